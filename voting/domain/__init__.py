@@ -1,0 +1,1 @@
+"""The rules of a livelihood-project round, in plain Python (standard library only)."""
