@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
+from datetime import date
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -38,10 +39,11 @@ def id_number_problem(raw: str) -> str | None:
     number = normalize_id_number(raw)
     if len(number) != 18:
         return "id_length"
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not number.isascii() or not number[:17].isdigit() or number[17] not in "0123456789X":
         return "id_chars"
-    month, day = int(number[10:12]), int(number[12:14])
-    if not (1 <= month <= 12 and 1 <= day <= 31):
+    try:
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
         return "id_birth_date"
     if id_check_char(number[:17]) != number[17]:
         return "id_checksum"
@@ -90,4 +92,4 @@ def phone_hmac(key: bytes, raw_phone: str) -> str:
 
 def mask_tail(value: str, keep: int = 4) -> str:
     """The last ``keep`` characters, which is all a page or export ever shows."""
-    return value[-keep:]
+    return value[max(len(value) - keep, 0) :] if keep > 0 else ""
