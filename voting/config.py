@@ -1,0 +1,71 @@
+"""Configuration: defaults → instance/config.py → FLASK_* environment → DATABASE_URL.
+
+Refuses to serve outside development and testing with the default secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105 — refused outside development
+DEV_ROLL_PEPPER = "dev-roll-pepper-change-me"
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    # Keyed secret for hashing ID numbers, phones and voting codes. Never in the database.
+    "ROLL_PEPPER": DEV_ROLL_PEPPER,
+    "SQLALCHEMY_DATABASE_URI": "sqlite:///voting.sqlite",  # relative: the instance folder
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "DISPLAY_TIMEZONE": "Asia/Shanghai",
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "VOTER_SESSION_SECONDS": 30 * 60,
+    "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+}
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku-style postgres:// and plain postgresql:// URLs; pin psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` in layers; the test mapping wins over everything."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    for name in ("SECRET_KEY", "ROLL_PEPPER", "PUBLIC_BASE_URL"):
+        if name in os.environ:
+            app.config[name] = os.environ[name]
+    if url := os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if overrides:
+        app.config.update(overrides)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    refuse_default_secrets(app)
+
+
+def refuse_default_secrets(app: Flask) -> None:
+    """Outside development and testing, the development secrets must have been replaced."""
+    if app.debug or app.testing:
+        return
+    if app.config["SECRET_KEY"] == DEV_SECRET_KEY or app.config["ROLL_PEPPER"] == DEV_ROLL_PEPPER:
+        raise RuntimeError(
+            "Refusing to start: set SECRET_KEY and ROLL_PEPPER (environment or instance/config.py)"
+            " before serving outside development."
+        )

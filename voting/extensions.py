@@ -1,0 +1,67 @@
+"""Extension singletons, unbound until ``create_app`` calls ``init_app``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+# Execution option a service sets to take SQLite's write lock at BEGIN (see below).
+SQLITE_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys on, WAL, a busy timeout, and let SQLAlchemy emit BEGIN itself."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # pysqlite's own implicit BEGIN comes only before DML, so reads would run outside the
+    # transaction; turn it off and emit BEGIN in the "begin" hook instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn: Any) -> None:
+    """BEGIN, or BEGIN IMMEDIATE when a write service asked for it.
+
+    A cast takes the write lock up front, so concurrent casts queue on the busy timeout
+    instead of failing with "database is locked" when a read lock cannot be upgraded.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())

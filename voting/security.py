@@ -1,0 +1,93 @@
+"""Staff sessions (Flask-Login) and the resident's short-lived voter session."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import Flask, current_app, session
+
+from .extensions import db, login_manager
+from .models import StaffUser
+
+VOTER_KEY = "voter"
+
+
+def init_security(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+            " frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+@login_manager.user_loader
+def load_staff(user_id: str) -> StaffUser | None:
+    """Load by ``id:nonce``; a changed nonce ends every old session of that account."""
+    staff_id, _, nonce = user_id.partition(":")
+    if not staff_id.isdigit():
+        return None
+    user = db.session.get(StaffUser, int(staff_id))
+    if user is None or user.session_nonce != nonce or not user.active:
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class VoterSession:
+    """What the resident's browser holds between code entry and the receipt."""
+
+    round_id: int
+    code_id: int
+    choices: tuple[int, ...] = ()
+
+
+def start_voter_session(round_id: int, code_id: int) -> None:
+    session.pop(VOTER_KEY, None)
+    session[VOTER_KEY] = {"r": round_id, "c": code_id, "ch": [], "t": int(time.time())}
+
+
+def current_voter(round_id: int | None = None) -> VoterSession | None:
+    """The voter session if present, unexpired (sliding) and for ``round_id``."""
+    data = session.get(VOTER_KEY)
+    if not data:
+        return None
+    if _expired(data):
+        return None
+    if round_id is not None and data["r"] != round_id:
+        return None
+    data["t"] = int(time.time())
+    session.modified = True
+    return VoterSession(data["r"], data["c"], tuple(data.get("ch", ())))
+
+
+def _expired(data: dict[str, int]) -> bool:
+    return time.time() - data.get("t", 0) > current_app.config["VOTER_SESSION_SECONDS"]
+
+
+def voter_session_expired() -> bool:
+    """True if the browser holds a voter session that timed out."""
+    data = session.get(VOTER_KEY)
+    return bool(data) and _expired(data)
+
+
+def remember_choices(choices: tuple[int, ...]) -> None:
+    data = session.get(VOTER_KEY)
+    if data:
+        data["ch"] = list(choices)
+        session.modified = True
+
+
+def end_voter_session() -> None:
+    session.pop(VOTER_KEY, None)

@@ -1,0 +1,1 @@
+"""Transactions: load rows, call the domain, write rows and audit events, commit once."""

@@ -1,0 +1,44 @@
+"""Staff log-in and log-out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..domain.staff import Role
+from ..forms import ActionForm, LoginForm
+from ..services import staff as staff_service
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+HOME = {Role.STATION: "station.index", Role.OFFICIAL: "official.index", Role.CLERK: "council.index"}
+
+
+def staff_home() -> str:
+    return url_for(HOME[current_user.role_enum])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(staff_home())
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = staff_service.authenticate(form.username.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next", "")
+            # Only same-site paths: never bounce a fresh login to another host.
+            if target.startswith("/") and not target.startswith("//"):
+                return redirect(target)
+            return redirect(staff_home())
+        form.password.errors.append(_("用户名或密码不正确。"))
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():  # type: ignore[no-untyped-def]
+    if ActionForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("public.index"))

@@ -1,0 +1,91 @@
+"""What anyone may see: rounds, candidates, results after close, notices, health."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..domain import lifecycle
+from ..domain.lifecycle import RoundStatus
+from ..extensions import db
+from ..services import audit
+from ..services import results as results_service
+from ..services import rounds as rounds_service
+from ..services._tx import utcnow
+
+bp = Blueprint("public", __name__)
+
+
+def _public_round(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = rounds_service.load_round(round_id)
+    if rnd.status_enum is RoundStatus.DRAFT:
+        abort(404)
+    return rnd
+
+
+@bp.route("/")
+def index():  # type: ignore[no-untyped-def]
+    rounds = rounds_service.public_rounds()
+    now = utcnow()
+    phases = {
+        r.id: lifecycle.voting_phase(r.status_enum, r.opens_at, r.closes_at, now) for r in rounds
+    }
+    return render_template("public/index.html", rounds=rounds, phases=phases)
+
+
+@bp.route("/rounds/<int:round_id>")
+def round_page(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = _public_round(round_id)
+    phase = lifecycle.voting_phase(rnd.status_enum, rnd.opens_at, rnd.closes_at, utcnow())
+    visible = lifecycle.results_visible(rnd.status_enum, rnd.running_results_public)
+    return render_template("public/round.html", round=rnd, phase=phase, results_visible=visible)
+
+
+@bp.route("/rounds/<int:round_id>/candidates/<int:candidate_id>")
+def candidate_page(round_id: int, candidate_id: int):  # type: ignore[no-untyped-def]
+    rnd = _public_round(round_id)
+    entry = next((e for e in rnd.entries if e.candidate_id == candidate_id), None)
+    if entry is None:
+        abort(404)
+    return render_template("public/candidate.html", round=rnd, entry=entry)
+
+
+@bp.route("/rounds/<int:round_id>/results")
+def results(round_id: int):  # type: ignore[no-untyped-def]
+    _public_round(round_id)
+    data = results_service.round_results(round_id)
+    return render_template("public/results.html", results=data, round=data.round)
+
+
+@bp.route("/rounds/<int:round_id>/notice")
+def notice(round_id: int):  # type: ignore[no-untyped-def]
+    rnd = _public_round(round_id)
+    if rnd.status_enum is not RoundStatus.FINALIZED:
+        return render_template("public/notice_pending.html", round=rnd), 404
+    data = results_service.round_results(round_id)
+    winners = [e for e in rnd.entries if e.council_selected]
+    return render_template(
+        "public/notice.html", round=rnd, results=data, winners=winners, head=audit.head_hash()
+    )
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code: str):  # type: ignore[no-untyped-def]
+    target = request.form.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = make_response(redirect(target))
+    if code in ("zh_Hans_CN", "en"):
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.route("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": db.engine.dialect.name}

@@ -1,0 +1,163 @@
+"""The resident's path: code → ballot → review → confirm → receipt."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from sqlalchemy import select
+
+from ..domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
+from ..extensions import db
+from ..forms import ActionForm, BallotForm, CodeForm
+from ..models import Station
+from ..security import (
+    current_voter,
+    end_voter_session,
+    remember_choices,
+    start_voter_session,
+    voter_session_expired,
+)
+from ..services import voting as voting_service
+from ..services.rounds import load_round
+from .messages import CHANNELS, describe
+
+bp = Blueprint("vote", __name__, url_prefix="/vote")
+
+RECEIPT_KEY = "receipt"
+
+
+def _stations():  # type: ignore[no-untyped-def]
+    return db.session.scalars(select(Station).order_by(Station.id)).all()
+
+
+def _pepper() -> bytes:
+    return current_app.config["ROLL_PEPPER"].encode()
+
+
+def _login(raw_code: str, form: CodeForm):  # type: ignore[no-untyped-def]
+    """Check the code; on success start the voter session and go to the ballot."""
+    try:
+        login = voting_service.login_with_code(raw_code, pepper=_pepper())
+    except InvalidCode as err:
+        form.code.errors = [describe(err)]
+        return render_template("vote/code.html", form=form, stations=_stations()), 422
+    except AlreadyVoted as err:
+        return _already_voted(err)
+    except RoundNotOpen as err:
+        return render_template(
+            "vote/not_open.html",
+            phase=err.params["phase"],
+            opens_at=err.params["opens_at"],
+            closes_at=err.params["closes_at"],
+            stations=_stations(),
+        ), 409
+    start_voter_session(login.round_id, login.code_id)
+    return redirect(url_for("vote.ballot", round_id=login.round_id))
+
+
+def _already_voted(err: AlreadyVoted):  # type: ignore[no-untyped-def]
+    channel = CHANNELS.get(err.params.get("channel", ""), "")
+    return render_template(
+        "vote/already_voted.html",
+        voted_at=err.params.get("voted_at"),
+        channel=channel,
+        stations=_stations(),
+    ), 409
+
+
+@bp.route("/", methods=["GET", "POST"])
+def enter_code():  # type: ignore[no-untyped-def]
+    form = CodeForm()
+    if form.validate_on_submit():
+        return _login(form.code.data or "", form)
+    status = 422 if form.errors else 200
+    return render_template("vote/code.html", form=form, stations=_stations()), status
+
+
+@bp.route("/c/<code>")
+def code_link(code: str):  # type: ignore[no-untyped-def]
+    """The QR link on a printed slip."""
+    return _login(code, CodeForm(formdata=None))
+
+
+def _voter_or_dead_end(round_id: int):  # type: ignore[no-untyped-def]
+    voter = current_voter(round_id)
+    if voter is not None:
+        return voter, None
+    receipt = session.get(RECEIPT_KEY)
+    if receipt and receipt.get("r") == round_id:
+        return None, redirect(url_for("vote.receipt", round_id=round_id))
+    template = "vote/expired.html" if voter_session_expired() else "vote/no_session.html"
+    return None, (render_template(template, stations=_stations()), 401)
+
+
+@bp.route("/<int:round_id>/ballot", methods=["GET", "POST"])
+def ballot(round_id: int):  # type: ignore[no-untyped-def]
+    voter, dead_end = _voter_or_dead_end(round_id)
+    if dead_end:
+        return dead_end
+    rnd = load_round(round_id)
+    form = BallotForm()
+    form.choices.choices = [(e.candidate_id, e.candidate.title) for e in rnd.entries]
+    error = None
+    if form.validate_on_submit():
+        try:
+            chosen = voting_service.check_choices(round_id, form.choices.data or [])
+        except BallotRuleViolation as err:
+            error = describe(err)
+        else:
+            remember_choices(tuple(sorted(chosen)))
+            return redirect(url_for("vote.review", round_id=round_id))
+    elif not form.is_submitted():
+        form.choices.data = list(voter.choices)
+    status = 422 if error or form.errors else 200
+    return render_template("vote/ballot.html", round=rnd, form=form, error=error), status
+
+
+@bp.route("/<int:round_id>/review")
+def review(round_id: int):  # type: ignore[no-untyped-def]
+    voter, dead_end = _voter_or_dead_end(round_id)
+    if dead_end:
+        return dead_end
+    if not voter.choices:
+        return redirect(url_for("vote.ballot", round_id=round_id))
+    rnd = load_round(round_id)
+    chosen = [e for e in rnd.entries if e.candidate_id in voter.choices]
+    total = sum(e.candidate.cost_yuan for e in chosen)
+    return render_template(
+        "vote/review.html", round=rnd, chosen=chosen, total=total, form=ActionForm()
+    )
+
+
+@bp.route("/<int:round_id>/confirm", methods=["POST"])
+def confirm(round_id: int):  # type: ignore[no-untyped-def]
+    voter, dead_end = _voter_or_dead_end(round_id)
+    if dead_end:
+        return dead_end
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("vote.review", round_id=round_id))
+    try:
+        receipt = voting_service.cast_ballot(round_id, voter.code_id, voter.choices)
+    except AlreadyVoted as err:
+        end_voter_session()
+        return _already_voted(err)
+    except BallotRuleViolation:
+        return redirect(url_for("vote.ballot", round_id=round_id))
+    end_voter_session()
+    session[RECEIPT_KEY] = {"r": round_id, "code": receipt}
+    return redirect(url_for("vote.receipt", round_id=round_id))
+
+
+@bp.route("/<int:round_id>/receipt")
+def receipt(round_id: int):  # type: ignore[no-untyped-def]
+    data = session.get(RECEIPT_KEY)
+    if not data or data.get("r") != round_id:
+        return redirect(url_for("public.round_page", round_id=round_id))
+    rnd = load_round(round_id)
+    return render_template("vote/receipt.html", round=rnd, receipt=data["code"])
+
+
+@bp.after_request
+def _no_store(response):  # type: ignore[no-untyped-def]
+    """Ballot and receipt pages must not sit in a shared phone's cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
