@@ -38,6 +38,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(percent)
     app.add_template_filter(format_code)
     app.add_template_filter(format_receipt)
+    from flask_babel import get_locale
+
     from .messages import message_for
 
     app.add_template_global(message_for)
+    app.add_template_global(get_locale)

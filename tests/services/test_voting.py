@@ -1,0 +1,160 @@
+"""Casting ballots through the service: one resident, one ballot; secrecy of the rows."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from tests.conftest import TEST_PEPPER, is_postgres
+from tests.factories import World
+from voting.domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
+from voting.extensions import db
+from voting.models import Ballot, BallotChoice, Participation, VotingCode
+from voting.services import rounds, voting
+
+PEPPER = TEST_PEPPER.encode()
+
+
+@pytest.fixture
+def world(app):
+    return World()
+
+
+def _cast(code: str, choices, now):
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    return voting.cast_ballot(login.round_id, login.code_id, choices, now=now)
+
+
+def test_cast_ballot_valid_code_records_one_participation_and_ballot(world, now):
+    round_id = world.open_round(now)
+    world.residents(3)
+    codes = world.issue_codes(round_id)
+    picked = [world.candidates[0].id, world.candidates[2].id]
+
+    receipt = _cast(codes[0], picked, now)
+
+    assert len(receipt) == 16
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 1
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert len(ballot.id) == 32
+    chosen = db.session.scalars(select(BallotChoice.candidate_id)).all()
+    assert sorted(chosen) == sorted(picked)
+    used = db.session.scalars(select(VotingCode).where(VotingCode.used_at.is_not(None))).all()
+    assert len(used) == 1
+
+
+def test_cast_ballot_twice_raises_already_voted_with_time_and_channel(world, now):
+    round_id = world.open_round(now)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    _cast(code, [world.candidates[0].id], now)
+
+    with pytest.raises(AlreadyVoted) as exc:
+        _cast(code, [world.candidates[1].id], now + timedelta(minutes=5))
+
+    assert exc.value.params["channel"] == "code"
+    assert exc.value.params["voted_at"] == now.replace(second=0)
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+
+
+def test_cast_ballot_stale_session_after_use_raises_already_voted(world, now):
+    round_id = world.open_round(now)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    voting.cast_ballot(login.round_id, login.code_id, [world.candidates[0].id], now=now)
+
+    with pytest.raises(AlreadyVoted):
+        voting.cast_ballot(login.round_id, login.code_id, [world.candidates[1].id], now=now)
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("1234", "code_format"), ("abcdefghijkl", "code_format"), ("000000000001", "code_checksum")],
+)
+def test_login_with_code_malformed_raises_invalid_code(world, now, raw, code):
+    with pytest.raises(InvalidCode) as exc:
+        voting.login_with_code(raw, pepper=PEPPER, now=now)
+    assert exc.value.code == code
+
+
+def test_login_with_code_unknown_but_well_formed_raises_code_unknown(world, now):
+    from voting.domain.codes import generate_code
+
+    with pytest.raises(InvalidCode) as exc:
+        voting.login_with_code(generate_code(random.Random(99)), pepper=PEPPER, now=now)
+    assert exc.value.code == "code_unknown"
+
+
+def test_login_with_code_before_window_raises_not_started(world, now):
+    round_id = world.open_round(now, opens_at=now + timedelta(hours=2))
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    with pytest.raises(RoundNotOpen) as exc:
+        voting.login_with_code(code, pepper=PEPPER, now=now)
+    assert exc.value.params["phase"] == "not_started"
+
+
+def test_cast_ballot_after_close_raises_round_not_open_and_stores_nothing(world, now):
+    round_id = world.open_round(now)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    rounds.close_round(world.official, round_id, reason="测试提前结束", now=now)
+
+    with pytest.raises(RoundNotOpen):
+        voting.cast_ballot(login.round_id, login.code_id, [world.candidates[0].id], now=now)
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at)) is None
+
+
+def test_cast_ballot_too_many_choices_refused_and_code_still_usable(world, now):
+    round_id = world.open_round(now, max_choices=2)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    too_many = [c.id for c in world.candidates[:3]]
+
+    with pytest.raises(BallotRuleViolation) as exc:
+        voting.cast_ballot(login.round_id, login.code_id, too_many, now=now)
+
+    assert exc.value.code == "too_many"
+    assert db.session.scalar(select(VotingCode.used_at)) is None
+    assert _cast(code, too_many[:2], now)
+
+
+def test_cast_ballot_over_budget_refused(world, now):
+    round_id = world.open_round(now, budget_yuan=500_000, max_choices=3)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    expensive = [world.candidates[0].id, world.candidates[3].id]  # 280k + 450k
+    with pytest.raises(BallotRuleViolation) as exc:
+        _cast(code, expensive, now)
+    assert exc.value.params == {"budget": 500_000, "total": 730_000}
+
+
+def test_ballot_tables_have_no_link_to_residents_or_time(app):
+    inspector = inspect(db.engine)
+    for table in ("ballot", "ballot_choice"):
+        columns = {c["name"] for c in inspector.get_columns(table)}
+        assert not columns & {"resident_id", "participation_id", "code_id", "created_at", "cast_at"}
+        foreign = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
+        assert foreign <= {"voting_round", "ballot", "round_candidate"}
+    participation = {c["name"] for c in inspector.get_columns("participation")}
+    assert "ballot_id" not in participation
+
+
+def test_ballot_ids_do_not_follow_cast_order_on_sqlite(world, now):
+    if is_postgres():
+        pytest.skip("PostgreSQL keeps heap rows in insertion order until close rewrites them")
+    round_id = world.open_round(now)
+    world.residents(12)
+    for code in world.issue_codes(round_id):
+        _cast(code, [world.candidates[0].id], now)
+    stored = db.session.scalars(select(Ballot.id)).all()  # storage order
+    assert len(set(stored)) == 12
+    assert stored == sorted(stored), "ballots are kept in random-id order, not insertion order"
