@@ -42,6 +42,9 @@ def test_config(url: str, **extra: object) -> dict[str, object]:
     }
 
 
+test_config.__test__ = False  # a helper, not a test, wherever it is imported
+
+
 @pytest.fixture(scope="session")
 def _session_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(test_config(database_url(tmp_path_factory)))
