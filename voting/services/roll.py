@@ -154,7 +154,7 @@ def import_roll(
     communities = dict(
         db.session.execute(
             select(Community.name, Community.id).where(Community.street_id == street.id)
-        ).tuples().all()
+        ).all()
     )
     lines = list(read_csv(data))
     parsed, errors = _parse(lines, pepper, communities)
