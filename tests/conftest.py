@@ -6,13 +6,14 @@ not ``:memory:``, so threads in the concurrency tests really share one database)
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
 from sqlalchemy import text
@@ -45,10 +46,29 @@ def test_config(url: str, **extra: object) -> dict[str, object]:
 test_config.__test__ = False  # a helper, not a test, wherever it is imported
 
 
+class Browser(FlaskLoginClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps one app context pushed for the whole test and Flask would reuse
+    it for requests, so ``g`` (Flask-Login's cached user, Flask-WTF's CSRF token) and the
+    SQLAlchemy session would leak from one request, and one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not has_app_context():  # a redirect being followed inside a request
+            return super().open(*args, **kwargs)
+        db.session.commit()  # end the test's transaction: the request sees all it wrote
+        kwargs.setdefault("buffered", True)  # streamed bodies run inside the request too
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            db.session.rollback()  # and the test sees all the request wrote
+
+
 @pytest.fixture(scope="session")
 def _session_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(test_config(database_url(tmp_path_factory)))
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = Browser
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -83,6 +103,16 @@ def app(_session_app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def browser(app: Flask):  # type: ignore[no-untyped-def]
+    """Make a fresh client, logged in as ``user`` if given: ``browser(world.official)``."""
+
+    def make(user=None) -> Browser:  # type: ignore[no-untyped-def]
+        return Browser(app, app.response_class, use_cookies=True, user=user)
+
+    return make
 
 
 @pytest.fixture

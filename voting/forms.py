@@ -16,6 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -54,7 +55,7 @@ class CandidateForm(FlaskForm):
     description = TextAreaField(
         _l("项目说明"), validators=[DataRequired(REQUIRED), Length(max=5000)]
     )
-    category = SelectField(_l("类别"), choices=[(c, c) for c in CATEGORIES])
+    category = SelectField(_l("类别"), choices=[SelectChoice(c, c) for c in CATEGORIES])
     community_id = SelectField(_l("所在社区"), coerce=int, validators=[InputRequired(REQUIRED)])
     location = StringField(_l("具体位置"), validators=[DataRequired(REQUIRED), Length(max=120)])
     target = StringField(_l("预期目标"), validators=[Optional(), Length(max=120)])
@@ -64,7 +65,7 @@ class CandidateForm(FlaskForm):
     )
     source = RadioField(
         _l("意见来源"),
-        choices=[(s.value, label) for s, label in SOURCE_LABELS.items()],
+        choices=[SelectChoice(s.value, label) for s, label in SOURCE_LABELS.items()],
         validators=[InputRequired(REQUIRED)],
     )
     raised_by = IntegerField(
@@ -77,7 +78,7 @@ class CandidateForm(FlaskForm):
 class ReviewForm(FlaskForm):
     decision = RadioField(
         _l("审查结论"),
-        choices=[("accept", _l("通过")), ("reject", _l("不通过"))],
+        choices=[SelectChoice("accept", _l("通过")), SelectChoice("reject", _l("不通过"))],
         validators=[InputRequired(REQUIRED)],
     )
     reason = TextAreaField(_l("理由"), validators=[DataRequired(REQUIRED), Length(max=2000)])
@@ -109,8 +110,8 @@ class RoundForm(FlaskForm):
     outcome_rule = RadioField(
         _l("建议名单规则"),
         choices=[
-            (OutcomeRule.TOP_N.value, _l("按得票取前 N 项")),
-            (OutcomeRule.GREEDY.value, _l("按得票在预算内依次入选")),
+            SelectChoice(OutcomeRule.TOP_N.value, _l("按得票取前 N 项")),
+            SelectChoice(OutcomeRule.GREEDY.value, _l("按得票在预算内依次入选")),
         ],
         default=OutcomeRule.TOP_N.value,
     )

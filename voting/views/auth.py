@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from ..domain.staff import Role
 from ..forms import ActionForm, LoginForm
 from ..services import staff as staff_service
+from .redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -28,11 +29,7 @@ def login():  # type: ignore[no-untyped-def]
         user = staff_service.authenticate(form.username.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            # Only same-site paths: never bounce a fresh login to another host.
-            if target.startswith("/") and not target.startswith("//"):
-                return redirect(target)
-            return redirect(staff_home())
+            return redirect(safe_next(request.args.get("next"), staff_home()))
         form.password.errors.append(_("用户名或密码不正确。"))
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..domain.errors import VotingError
+from ..domain.errors import InvalidInput
 from ..domain.lifecycle import RoundStatus
 from ..domain.staff import Role
 from ..forms import ActionForm, CouncilForm
@@ -73,7 +73,7 @@ def record(round_id: int):  # type: ignore[no-untyped-def]
         else:
             try:
                 council_service.save_record(current_user, round_id, data)
-            except VotingError as err:
+            except InvalidInput as err:
                 errors = describe_all(err)
             else:
                 return redirect(url_for("council.record", round_id=round_id))

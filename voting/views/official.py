@@ -15,8 +15,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
-from ..domain.errors import VotingError
+from ..domain.errors import InvalidInput
 from ..domain.lifecycle import RoundStatus
 from ..domain.staff import CandidateStatus, Role
 from ..domain.tally import OutcomeRule
@@ -66,7 +67,7 @@ def review(candidate_id: int):  # type: ignore[no-untyped-def]
                 accept=form.decision.data == "accept",
                 reason=form.reason.data or "",
             )
-        except VotingError as err:
+        except InvalidInput as err:
             error = describe(err)
         else:
             return redirect(url_for("official.index"))
@@ -83,9 +84,11 @@ def _zone() -> ZoneInfo:
 def _round_form(rnd=None) -> RoundForm:  # type: ignore[no-untyped-def]
     form = RoundForm()
     street = current_user.street_id
-    form.community_ids.choices = [(c.id, c.name) for c in intake.street_communities(street)]
+    form.community_ids.choices = [
+        SelectChoice(c.id, c.name) for c in intake.street_communities(street)
+    ]
     form.candidate_ids.choices = [
-        (c.id, f"{c.title}（{c.community.name}）")
+        SelectChoice(c.id, f"{c.title}（{c.community.name}）")
         for c in intake.street_candidates(street, CandidateStatus.ACCEPTED)
     ]
     if rnd is not None and not form.is_submitted():
@@ -126,7 +129,7 @@ def new_round():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             round_id = rounds.create_round(current_user, _round_input(form))
-        except VotingError as err:
+        except InvalidInput as err:
             errors = describe_all(err)
         else:
             return redirect(url_for("official.round_detail", round_id=round_id))
@@ -143,7 +146,7 @@ def edit_round(round_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             rounds.update_round(current_user, round_id, _round_input(form))
-        except VotingError as err:
+        except InvalidInput as err:
             errors = describe_all(err)
         else:
             return redirect(url_for("official.round_detail", round_id=round_id))

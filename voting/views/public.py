@@ -13,6 +13,7 @@ from ..services import audit
 from ..services import results as results_service
 from ..services import rounds as rounds_service
 from ..services._tx import utcnow
+from .redirects import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -72,9 +73,7 @@ def notice(round_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):  # type: ignore[no-untyped-def]
-    target = request.form.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    target = safe_next(request.form.get("next"), "/")
     response = make_response(redirect(target))
     if code in ("zh_Hans_CN", "en"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
-from ..domain.errors import VotingError
+from ..domain.errors import InvalidInput
 from ..domain.staff import IdeaSource, Role
 from ..forms import CandidateForm
 from ..services import intake
@@ -18,7 +19,7 @@ bp = Blueprint("station", __name__, url_prefix="/station")
 def _form(obj=None) -> CandidateForm:  # type: ignore[no-untyped-def]
     form = CandidateForm(obj=obj)
     form.community_id.choices = [
-        (c.id, c.name) for c in intake.street_communities(current_user.street_id)
+        SelectChoice(c.id, c.name) for c in intake.street_communities(current_user.street_id)
     ]
     return form
 
@@ -53,7 +54,7 @@ def new_candidate():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             intake.submit_candidate(current_user, _input(form))
-        except VotingError as err:
+        except InvalidInput as err:
             error = describe(err)
         else:
             return redirect(url_for("station.index"))
@@ -70,7 +71,7 @@ def edit_candidate(candidate_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             intake.update_candidate(current_user, candidate_id, _input(form))
-        except VotingError as err:
+        except InvalidInput as err:
             error = describe(err)
         else:
             return redirect(url_for("station.index"))

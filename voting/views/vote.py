@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ..domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
 from ..extensions import db
@@ -97,7 +98,7 @@ def ballot(round_id: int):  # type: ignore[no-untyped-def]
         return dead_end
     rnd = load_round(round_id)
     form = BallotForm()
-    form.choices.choices = [(e.candidate_id, e.candidate.title) for e in rnd.entries]
+    form.choices.choices = [SelectChoice(e.candidate_id, e.candidate.title) for e in rnd.entries]
     error = None
     if form.validate_on_submit():
         try:
