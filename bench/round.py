@@ -132,7 +132,7 @@ def cast_all(
         choices = rng.sample(candidate_ids, rng.randint(1, 4))
         t0 = time.perf_counter()
         login = voting.login_with_code(code, pepper=PEPPER)
-        voting.cast_ballot(round_id, login.code_id, choices)
+        voting.cast_ballot(login, choices)
         timings.append(time.perf_counter() - t0)
         db.session.remove()
     total = sum(timings)

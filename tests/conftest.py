@@ -21,6 +21,7 @@ from sqlalchemy import text
 from voting import create_app
 from voting.config import normalize_database_url
 from voting.extensions import db
+from voting.models.triggers import create_triggers, drop_triggers
 
 TEST_PEPPER = "test-pepper-0123456789"
 
@@ -88,8 +89,10 @@ def wipe(app: Flask) -> None:
                 names = ", ".join(t.name for t in tables)
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
+                drop_triggers(conn)  # the append-only triggers refuse DELETE
                 for table in tables:
                     conn.execute(table.delete())
+                create_triggers(conn)
 
 
 @pytest.fixture

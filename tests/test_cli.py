@@ -37,6 +37,7 @@ from voting.models import (
     VotingCode,
     VotingRound,
 )
+from voting.models.triggers import create_triggers, drop_triggers
 from voting.services import audit, rounds
 from voting.services import roll as roll_service
 from voting.services import staff as staff_service
@@ -449,11 +450,15 @@ def test_audit_verify_fresh_chain_reports_intact(app, world):
 def test_audit_verify_tampered_payload_exits_nonzero_naming_seq(app, world):
     events = count(AuditEvent)
     target = events // 2
-    db.session.execute(
-        text("UPDATE audit_event SET payload = :payload WHERE seq = :seq"),
-        {"payload": '{"tampered":true}', "seq": target},
-    )
+    # The database refuses the edit; a DBA who drops the triggers first still gets caught.
     db.session.commit()
+    with db.engine.begin() as conn:
+        drop_triggers(conn)
+        conn.execute(
+            text("UPDATE audit_event SET payload = :payload WHERE seq = :seq"),
+            {"payload": '{"tampered":true}', "seq": target},
+        )
+        create_triggers(conn)
 
     result = invoke(app, "audit", "verify")
 

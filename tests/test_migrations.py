@@ -276,3 +276,58 @@ def test_migrated_candidate_review_needs_reason(migrated_app):
             created_at="2026-01-01 00:00:00",
             updated_at="2026-01-01 00:00:00",
         )
+
+
+def test_migrated_audit_event_is_append_only(migrated_app):
+    with db.engine.begin() as conn:
+        _base_rows(conn)
+        _insert(
+            conn,
+            "audit_event",
+            seq=1,
+            at="2026-01-01 00:00:00",
+            actor_id=1,
+            actor="o",
+            action="x",
+            object_type="t",
+            object_id="1",
+            payload="{}",
+            prev_hash="0" * 64,
+            hash="a" * 64,
+        )
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_event SET payload = 'tampered'"))
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_event"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ballot SET receipt_hash = 'r'",
+        "DELETE FROM ballot_choice",
+        "DELETE FROM participation",
+        "INSERT INTO ballot (id, round_id, receipt_hash, receipt_hint) VALUES "
+        "('cccccccccccccccccccccccccccccccc', 1, 'stuffed', '')",
+    ],
+)
+def test_migrated_ballots_frozen_after_close(migrated_app, statement):
+    with db.engine.begin() as conn:
+        _round_with_ballot_rows(conn)
+        _insert(conn, "ballot_choice", ballot_id="b" * 32, round_id=1, candidate_id=1)
+        _insert(
+            conn,
+            "participation",
+            round_id=1,
+            resident_id=1,
+            channel="code",
+            voted_at="2026-01-02 00:00:00",
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE voting_round SET status = 'closed', opened_at = '2026-01-01 00:00:00',"
+                " closed_at = '2026-01-10 00:00:00' WHERE id = 1"
+            )
+        )
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        conn.execute(sa.text(statement))

@@ -9,6 +9,7 @@ from flask import Flask, current_app, session
 
 from .extensions import db, login_manager
 from .models import StaffUser
+from .services.voting import Credential
 
 VOTER_KEY = "voter"
 
@@ -46,16 +47,21 @@ def load_staff(user_id: str) -> StaffUser | None:
 
 @dataclass(frozen=True)
 class VoterSession:
-    """What the resident's browser holds between code entry and the receipt."""
+    """What the resident's browser holds between proving eligibility and the receipt."""
 
-    round_id: int
-    code_id: int
+    credential: Credential
     choices: tuple[int, ...] = ()
 
 
-def start_voter_session(round_id: int, code_id: int) -> None:
+def start_voter_session(credential: Credential) -> None:
     session.pop(VOTER_KEY, None)
-    session[VOTER_KEY] = {"r": round_id, "c": code_id, "ch": [], "t": int(time.time())}
+    session[VOTER_KEY] = {
+        "r": credential.round_id,
+        "k": credential.kind,
+        "i": credential.id,
+        "ch": [],
+        "t": int(time.time()),
+    }
 
 
 def current_voter(round_id: int | None = None) -> VoterSession | None:
@@ -69,7 +75,8 @@ def current_voter(round_id: int | None = None) -> VoterSession | None:
         return None
     data["t"] = int(time.time())
     session.modified = True
-    return VoterSession(data["r"], data["c"], tuple(data.get("ch", ())))
+    credential = Credential(data["r"], data["k"], data["i"])
+    return VoterSession(credential, tuple(data.get("ch", ())))
 
 
 def _expired(data: dict[str, int]) -> bool:

@@ -29,7 +29,7 @@ def _race(app, code: str, choice: int, now) -> Counter[str]:
             db.session.rollback()  # end the read transaction before the race
             barrier.wait(timeout=30)
             try:
-                voting.cast_ballot(login.round_id, login.code_id, [choice], now=now)
+                voting.cast_ballot(login, [choice], now=now)
                 result = "cast"
             except AlreadyVoted:
                 result = "already_voted"
@@ -62,7 +62,7 @@ def test_cast_ballot_20_threads_same_code_exactly_one_ballot(app, now):
     assert db.session.scalar(select(func.count()).select_from(BallotChoice)) == 1
     # The other resident is unaffected by the collision.
     login = voting.login_with_code(other_code, pepper=TEST_PEPPER.encode(), now=now)
-    voting.cast_ballot(login.round_id, login.code_id, [second], now=now)
+    voting.cast_ballot(login, [second], now=now)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 2
 
 
@@ -82,7 +82,7 @@ def test_cast_ballot_threads_on_distinct_codes_all_succeed(app, now):
                 login = voting.login_with_code(code, pepper=TEST_PEPPER.encode(), now=now)
                 db.session.rollback()
                 barrier.wait(timeout=30)
-                voting.cast_ballot(login.round_id, login.code_id, [choice], now=now)
+                voting.cast_ballot(login, [choice], now=now)
             except BaseException as exc:
                 errors.append(exc)
             finally:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import TEST_PEPPER
 from tests.factories import World, candidate_input
@@ -13,6 +14,7 @@ from voting.domain.errors import Conflict, InvalidInput, InvalidTransition, NotP
 from voting.domain.tally import OutcomeRule
 from voting.extensions import db
 from voting.models import AuditEvent, RoundCandidate, VotingRound
+from voting.models.triggers import create_triggers, drop_triggers
 from voting.services import audit, council, intake, rounds, voting
 
 
@@ -23,7 +25,7 @@ def world(app):
 
 def _vote(code: str, choices, now) -> None:
     login = voting.login_with_code(code, pepper=TEST_PEPPER.encode(), now=now)
-    voting.cast_ballot(login.round_id, login.code_id, choices, now=now)
+    voting.cast_ballot(login, choices, now=now)
 
 
 def _entries(round_id: int) -> dict[int, RoundCandidate]:
@@ -202,8 +204,12 @@ def test_audit_chain_covers_the_round_and_verifies(world, now):
     assert "ballot" not in " ".join(actions), "ballots are never logged one by one"
     count, broken = audit.verify_chain()
     assert (count, broken) == (len(actions), None)
-    db.session.execute(
-        AuditEvent.__table__.update().where(AuditEvent.seq == 3).values(payload='{"x":1}')
-    )
-    db.session.commit()
+    tamper = AuditEvent.__table__.update().where(AuditEvent.seq == 3).values(payload='{"x":1}')
+    with pytest.raises(IntegrityError):  # the database refuses: append-only
+        db.session.execute(tamper)
+    db.session.rollback()
+    with db.engine.begin() as conn:  # a DBA who drops the triggers is still caught
+        drop_triggers(conn)
+        conn.execute(tamper)
+        create_triggers(conn)
     assert audit.verify_chain() == (len(actions), 3)

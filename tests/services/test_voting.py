@@ -25,7 +25,7 @@ def world(app):
 
 def _cast(code: str, choices, now):
     login = voting.login_with_code(code, pepper=PEPPER, now=now)
-    return voting.cast_ballot(login.round_id, login.code_id, choices, now=now)
+    return voting.cast_ballot(login, choices, now=now)
 
 
 def test_cast_ballot_valid_code_records_one_participation_and_ballot(world, now):
@@ -65,10 +65,10 @@ def test_cast_ballot_stale_session_after_use_raises_already_voted(world, now):
     world.residents(1)
     code = world.issue_codes(round_id)[0]
     login = voting.login_with_code(code, pepper=PEPPER, now=now)
-    voting.cast_ballot(login.round_id, login.code_id, [world.candidates[0].id], now=now)
+    voting.cast_ballot(login, [world.candidates[0].id], now=now)
 
     with pytest.raises(AlreadyVoted):
-        voting.cast_ballot(login.round_id, login.code_id, [world.candidates[1].id], now=now)
+        voting.cast_ballot(login, [world.candidates[1].id], now=now)
     assert db.session.scalar(select(func.count()).select_from(Participation)) == 1
 
 
@@ -107,7 +107,7 @@ def test_cast_ballot_after_close_raises_round_not_open_and_stores_nothing(world,
     rounds.close_round(world.official, round_id, reason="测试提前结束", now=now)
 
     with pytest.raises(RoundNotOpen):
-        voting.cast_ballot(login.round_id, login.code_id, [world.candidates[0].id], now=now)
+        voting.cast_ballot(login, [world.candidates[0].id], now=now)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
     assert db.session.scalar(select(VotingCode.used_at)) is None
 
@@ -120,7 +120,7 @@ def test_cast_ballot_too_many_choices_refused_and_code_still_usable(world, now):
     too_many = [c.id for c in world.candidates[:3]]
 
     with pytest.raises(BallotRuleViolation) as exc:
-        voting.cast_ballot(login.round_id, login.code_id, too_many, now=now)
+        voting.cast_ballot(login, too_many, now=now)
 
     assert exc.value.code == "too_many"
     assert db.session.scalar(select(VotingCode.used_at)) is None

@@ -134,7 +134,7 @@ def test_enter_code_full_width_digits_with_spaces_accepted(open_round, browser):
 def test_code_used_shows_already_voted_with_time_and_channel_409(open_round, browser, how):
     code = open_round.codes[0]
     login = voting.login_with_code(code, pepper=TEST_PEPPER.encode())
-    voting.cast_ballot(login.round_id, login.code_id, [open_round.ids[0]])
+    voting.cast_ballot(login, [open_round.ids[0]])
     voted_at = db.session.scalars(select(Participation.voted_at)).one()
     shown = voted_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
     client = browser()

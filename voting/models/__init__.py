@@ -1,12 +1,24 @@
 """Every model, imported so the metadata is complete for Alembic and create_all."""
 
+from ..extensions import Base
 from .audit import AuditEvent
-from .ballots import Ballot, BallotChoice, Participation, VotingCode
+from .ballots import (
+    Ballot,
+    BallotChoice,
+    OtpChallenge,
+    PaperBallot,
+    PaperEntry,
+    Participation,
+    VotingCode,
+)
 from .places import Community, Station, Street
 from .projects import Candidate
 from .residents import Resident
 from .rounds import CouncilMeeting, RoundCandidate, RoundCommunity, VotingRound
 from .staff import StaffUser
+from .triggers import install as _install_triggers
+
+_install_triggers(Base.metadata)
 
 __all__ = [
     "AuditEvent",
@@ -15,6 +27,9 @@ __all__ = [
     "Candidate",
     "Community",
     "CouncilMeeting",
+    "OtpChallenge",
+    "PaperBallot",
+    "PaperEntry",
     "Participation",
     "Resident",
     "RoundCandidate",

@@ -26,6 +26,33 @@ from .types import UTCDateTime, random_id, utcnow
 CHANNELS = ("code", "sms", "station")
 
 
+class OtpChallenge(db.Model):
+    """A 6-digit phone code (手机验证码) sent to a resident, stored only as a keyed hash.
+
+    A request for a phone that is not on the roll writes a row too (``resident_id`` NULL, a
+    code nobody receives), so on-roll and off-roll requests cost the same and count against
+    the same caps.
+    """
+
+    __tablename__ = "otp_challenge"
+    __table_args__ = (
+        CheckConstraint("attempts_left >= 0 AND attempts_left <= 10", name="attempts_range"),
+        CheckConstraint("expires_at > created_at", name="expiry_order"),
+        Index("ix_otp_challenge_phone_created", "phone_hmac", "created_at"),
+        Index("ix_otp_challenge_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    phone_hmac: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts_left: Mapped[int] = mapped_column(default=5)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class VotingCode(db.Model):
     """A single-use voting code (投票码), stored only as a keyed hash."""
 
@@ -56,6 +83,10 @@ class Participation(db.Model):
     channel: Mapped[str] = mapped_column(String(10))
     # To the minute: enough to tell the resident when, too coarse to order ballots.
     voted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # At the station: the staff member who checked the resident in, and any assistance.
+    checked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    assisted_by: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    assist_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Ballot(db.Model):
@@ -70,6 +101,10 @@ class Ballot(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id"), index=True)
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first 8 characters of the receipt, listed on the public receipt board.
+    receipt_hint: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # Set when the ballot is sealed into a hash-committed batch (see services.sealing).
+    batch_no: Mapped[int | None]
 
 
 class BallotChoice(db.Model):
@@ -89,3 +124,52 @@ class BallotChoice(db.Model):
     ballot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     candidate_id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int]
+
+
+PAPER_STATES = ("pending", "mismatch", "counted", "invalid")
+
+
+class PaperBallot(db.Model):
+    """A paper ballot from the station box, keyed by its printed serial number.
+
+    It is entered twice, blind, by two different staff members; only matching entries are
+    counted. It carries no link to the resident who filled it in: the check-in
+    (a ``Participation`` with channel ``station``) records who voted, not which paper.
+    """
+
+    __tablename__ = "paper_ballot"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'mismatch', 'counted', 'invalid')", name="state"),
+    )
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id"), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(30), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    resolution_note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class PaperEntry(db.Model):
+    """One staff member's reading of a paper ballot (entry 1, entry 2, or 3 = reconciliation)."""
+
+    __tablename__ = "paper_entry"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["round_id", "serial"], ["paper_ballot.round_id", "paper_ballot.serial"]
+        ),
+        UniqueConstraint("round_id", "serial", "entry_no"),
+        # The same person cannot enter the same paper twice: the second reading is blind
+        # and by someone else.
+        UniqueConstraint("round_id", "serial", "entered_by_id"),
+        CheckConstraint("entry_no IN (1, 2, 3)", name="entry_no"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int]
+    serial: Mapped[str] = mapped_column(String(30))
+    entry_no: Mapped[int]
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    # Sorted candidate ids joined by commas; empty with ``invalid`` for a spoiled paper (废票).
+    choices: Mapped[str] = mapped_column(String(400), default="")
+    invalid: Mapped[bool] = mapped_column(default=False)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,9 +1,12 @@
-"""The resident's vote: code login, ballot, cast. Exactly one ballot per resident per round.
+"""The resident's vote: credentials, ballot, cast. Exactly one ballot per resident per round.
 
-The cast is one unit of work: re-check the round inside a lock shared with close, consume
-the voting code with a conditional UPDATE, insert the participation row (UNIQUE per round
-and resident) and the ballot with its choices, commit. Two attempts racing on one code or
-one resident end with one ballot; the loser gets AlreadyVoted.
+A resident proves eligibility through a channel and gets a ``Credential``: a voting code
+(``code``) or a verified phone challenge (``sms``). The cast is one unit of work: re-check
+the round inside a lock shared with close, claim the credential (a voting code is consumed
+with a conditional UPDATE), insert the participation row — UNIQUE per round and resident,
+whatever the channel — and the ballot with its choices, commit. Attempts racing on one
+code or one resident end with one ballot; the losers get AlreadyVoted, which names when
+and through which channel the resident voted, never what they chose.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,18 +23,32 @@ from ..domain import codes, lifecycle
 from ..domain.ballots import validate_ballot
 from ..domain.errors import AlreadyVoted, InvalidCode, VotingError
 from ..extensions import db
-from ..models import Ballot, BallotChoice, Participation, VotingCode, VotingRound
+from ..models import (
+    Ballot,
+    BallotChoice,
+    OtpChallenge,
+    Participation,
+    Resident,
+    VotingCode,
+    VotingRound,
+)
 from ._tx import begin_write, utcnow
 from .rounds import load_round
 
+# How long a verified phone challenge may be used to cast (the ballot page has no timer).
+SMS_CREDENTIAL_LIFETIME = timedelta(hours=2)
+
 
 @dataclass(frozen=True)
-class CodeLogin:
+class Credential:
+    """What a voter session holds: which proof of eligibility, for which round."""
+
     round_id: int
-    code_id: int
+    kind: str  # "code" | "sms"
+    id: int
 
 
-def previous_participation(round_id: int, resident_id: int) -> AlreadyVoted:
+def previous_participation(round_id: int, resident_id: int | None) -> AlreadyVoted:
     """AlreadyVoted carrying when and through which channel (never what was chosen)."""
     row = db.session.execute(
         select(Participation.voted_at, Participation.channel).where(
@@ -43,24 +60,36 @@ def previous_participation(round_id: int, resident_id: int) -> AlreadyVoted:
     return AlreadyVoted(voted_at=row.voted_at, channel=row.channel)
 
 
-def login_with_code(raw_code: str, *, pepper: bytes, now: datetime | None = None) -> CodeLogin:
+def ensure_not_voted(round_id: int, resident_id: int) -> None:
+    """Raise AlreadyVoted if the resident took part through any channel (friendly check;
+    the UNIQUE constraint is the guard)."""
+    error = previous_participation(round_id, resident_id)
+    if error.params:
+        raise error
+
+
+def login_with_code(raw_code: str, *, pepper: bytes, now: datetime | None = None) -> Credential:
     """Check a typed or scanned voting code; raise InvalidCode, AlreadyVoted or RoundNotOpen."""
     now = now or utcnow()
     problem = codes.code_problem(raw_code)
     if problem:
         raise InvalidCode(problem)
     row = db.session.execute(
-        select(VotingCode, VotingRound)
+        select(VotingCode, VotingRound, Resident.status)
         .join(VotingRound, VotingRound.id == VotingCode.round_id)
+        .join(Resident, Resident.id == VotingCode.resident_id)
         .where(VotingCode.code_hash == codes.code_hash(pepper, raw_code))
     ).first()
     if row is None:
         raise InvalidCode("code_unknown")
-    code, rnd = row
+    code, rnd, resident_status = row
     if code.used_at is not None:
         raise previous_participation(code.round_id, code.resident_id)
+    ensure_not_voted(code.round_id, code.resident_id)
+    if resident_status != "active":
+        raise InvalidCode("code_revoked")
     lifecycle.ensure_can_vote(rnd.status_enum, rnd.opens_at, rnd.closes_at, now)
-    return CodeLogin(rnd.id, code.id)
+    return Credential(rnd.id, "code", code.id)
 
 
 def check_choices(round_id: int, choices: Collection[int]) -> frozenset[int]:
@@ -71,41 +100,42 @@ def check_choices(round_id: int, choices: Collection[int]) -> frozenset[int]:
 
 
 def cast_ballot(
-    round_id: int,
-    code_id: int,
+    credential: Credential,
     choices: Collection[int],
     *,
     now: datetime | None = None,
     rng: random.Random | None = None,
 ) -> str:
-    """Cast the ballot for the resident behind ``code_id``; return the receipt code.
+    """Cast the ballot for the resident behind ``credential``; return the receipt code.
 
     Times are kept to the minute: enough to tell a resident when they voted, too coarse to
     line participations up with anything else.
     """
     now = (now or utcnow()).astimezone(UTC).replace(second=0, microsecond=0)
+    round_id = credential.round_id
     begin_write()
     try:
-        rnd = _round_shared_lock(round_id)
+        rnd = round_shared_lock(round_id)
         lifecycle.ensure_can_vote(rnd.status_enum, rnd.opens_at, rnd.closes_at, now)
         chosen = check_choices(round_id, choices)
-        resident_id = _consume_code(round_id, code_id, now)
-        receipt = _insert_ballot(round_id, resident_id, chosen, now, rng)
+        resident_id = _claim(credential, now)
+        add_participation(round_id, resident_id, credential.kind, now)
+        receipt = add_ballot(round_id, chosen, rng)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        resident_id = db.session.scalar(
-            select(VotingCode.resident_id).where(VotingCode.id == code_id)
-        )
-        raise previous_participation(round_id, resident_id or 0) from None
+        raise previous_participation(round_id, _resident_of(credential)) from None
     except VotingError:
         db.session.rollback()
         raise
     return receipt
 
 
-def _round_shared_lock(round_id: int) -> VotingRound:
-    """Read the round under a lock that close's FOR UPDATE must wait for (PostgreSQL)."""
+def round_shared_lock(round_id: int) -> VotingRound:
+    """Read the round under a lock that close's FOR UPDATE must wait for (PostgreSQL).
+
+    On SQLite the whole cast already holds the write lock (BEGIN IMMEDIATE).
+    """
     query = select(VotingRound).where(VotingRound.id == round_id)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(read=True)
@@ -115,37 +145,57 @@ def _round_shared_lock(round_id: int) -> VotingRound:
     return rnd
 
 
-def _consume_code(round_id: int, code_id: int, now: datetime) -> int:
-    """Mark the code used iff it was unused; return its resident, or raise AlreadyVoted."""
-    resident_id = db.session.execute(
-        update(VotingCode)
-        .where(
-            VotingCode.id == code_id,
-            VotingCode.round_id == round_id,
-            VotingCode.used_at.is_(None),
+def _resident_of(credential: Credential) -> int | None:
+    model = VotingCode if credential.kind == "code" else OtpChallenge
+    return db.session.scalar(select(model.resident_id).where(model.id == credential.id))
+
+
+def _claim(credential: Credential, now: datetime) -> int:
+    """The resident behind the credential, consuming a voting code; AlreadyVoted if spent."""
+    if credential.kind == "code":
+        resident_id = db.session.execute(
+            update(VotingCode)
+            .where(
+                VotingCode.id == credential.id,
+                VotingCode.round_id == credential.round_id,
+                VotingCode.used_at.is_(None),
+                VotingCode.resident_id.in_(select(Resident.id).where(Resident.status == "active")),
+            )
+            .values(used_at=now)
+            .returning(VotingCode.resident_id)
+        ).scalar()
+    else:
+        resident_id = db.session.scalar(
+            select(OtpChallenge.resident_id).where(
+                OtpChallenge.id == credential.id,
+                OtpChallenge.round_id == credential.round_id,
+                OtpChallenge.consumed_at > now - SMS_CREDENTIAL_LIFETIME,
+            )
         )
-        .values(used_at=now)
-        .returning(VotingCode.resident_id)
-    ).scalar()
     if resident_id is None:
         db.session.rollback()
-        owner = db.session.scalar(select(VotingCode.resident_id).where(VotingCode.id == code_id))
-        raise previous_participation(round_id, owner or 0)
+        raise previous_participation(credential.round_id, _resident_of(credential))
     return resident_id
 
 
-def _insert_ballot(
-    round_id: int,
-    resident_id: int,
-    chosen: frozenset[int],
-    now: datetime,
-    rng: random.Random | None,
-) -> str:
+def add_participation(
+    round_id: int, resident_id: int, channel: str, now: datetime, **extra: object
+) -> None:
+    """Record who took part (flush; UNIQUE per round and resident)."""
     db.session.add(
-        Participation(round_id=round_id, resident_id=resident_id, channel="code", voted_at=now)
+        Participation(
+            round_id=round_id, resident_id=resident_id, channel=channel, voted_at=now, **extra
+        )
     )
+    db.session.flush()
+
+
+def add_ballot(round_id: int, chosen: frozenset[int], rng: random.Random | None) -> str:
+    """Store an anonymous ballot with its choices (flush); return its receipt code."""
     receipt = codes.generate_receipt(rng)
-    ballot = Ballot(round_id=round_id, receipt_hash=codes.receipt_hash(receipt))
+    ballot = Ballot(
+        round_id=round_id, receipt_hash=codes.receipt_hash(receipt), receipt_hint=receipt[:8]
+    )
     db.session.add(ballot)
     db.session.flush()
     db.session.add_all(

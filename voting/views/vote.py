@@ -37,7 +37,7 @@ def _pepper() -> bytes:
 def _login(raw_code: str, form: CodeForm):  # type: ignore[no-untyped-def]
     """Check the code; on success start the voter session and go to the ballot."""
     try:
-        login = voting_service.login_with_code(raw_code, pepper=_pepper())
+        credential = voting_service.login_with_code(raw_code, pepper=_pepper())
     except InvalidCode as err:
         form.code.errors = [describe(err)]
         return render_template("vote/code.html", form=form, stations=_stations()), 422
@@ -51,8 +51,8 @@ def _login(raw_code: str, form: CodeForm):  # type: ignore[no-untyped-def]
             closes_at=err.params["closes_at"],
             stations=_stations(),
         ), 409
-    start_voter_session(login.round_id, login.code_id)
-    return redirect(url_for("vote.ballot", round_id=login.round_id))
+    start_voter_session(credential)
+    return redirect(url_for("vote.ballot", round_id=credential.round_id))
 
 
 def _already_voted(err: AlreadyVoted):  # type: ignore[no-untyped-def]
@@ -137,7 +137,7 @@ def confirm(round_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         return redirect(url_for("vote.review", round_id=round_id))
     try:
-        receipt = voting_service.cast_ballot(round_id, voter.code_id, voter.choices)
+        receipt = voting_service.cast_ballot(voter.credential, voter.choices)
     except AlreadyVoted as err:
         end_voter_session()
         return _already_voted(err)
