@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from voting import create_app
 from voting.config import normalize_database_url
-from voting.extensions import db
+from voting.extensions import db, limiter
 from voting.models.triggers import create_triggers, drop_triggers
 
 TEST_PEPPER = "test-pepper-0123456789"
@@ -97,6 +97,7 @@ def wipe(app: Flask) -> None:
 
 @pytest.fixture
 def app(_session_app: Flask) -> Iterator[Flask]:
+    limiter.reset()  # rate-limit counters live in process memory: start every test clean
     with _session_app.app_context():
         yield _session_app
         db.session.remove()

@@ -26,12 +26,23 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
+    # None: secure cookies (HTTPS only) unless in development or testing.
+    "COOKIES_SECURE": None,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
     "REMEMBER_COOKIE_HTTPONLY": True,
     "VOTER_SESSION_SECONDS": 30 * 60,
     "WTF_CSRF_TIME_LIMIT": 4 * 3600,
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    "PROXY_FIX_X_FOR": 0,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    # If Redis is down, limits fail open and log: voting day must not stop for a counter.
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "LOGIN_LIMIT_PER_IP": "10 per minute;100 per day",
+    "LOGIN_LIMIT_PER_USER": "20 per hour",
+    "CODE_FAILURE_LIMIT_PER_IP": "20 per hour",
+    "CODE_FAILURE_LIMIT_GLOBAL": "3000 per hour",
 }
 
 
@@ -51,6 +62,14 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     for name in ("SECRET_KEY", "ROLL_PEPPER", "PUBLIC_BASE_URL"):
         if name in os.environ:
             app.config[name] = os.environ[name]
+    if redis_url := os.environ.get("REDIS_URL"):
+        app.config["RATELIMIT_STORAGE_URI"] = redis_url
+    if proxies := os.environ.get("PROXY_FIX_X_FOR"):
+        app.config["PROXY_FIX_X_FOR"] = int(proxies)
+    secure = app.config["COOKIES_SECURE"]
+    if secure is None:  # HTTPS-only cookies, except on a developer's or a test's plain http
+        secure = not (app.debug or app.testing)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = bool(secure)
     if url := os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = url
     if overrides:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -31,6 +33,9 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Storage comes from RATELIMIT_STORAGE_URI: Redis when REDIS_URL is set, so every app server
+# shares the counters; process memory otherwise (one server).
+limiter = Limiter(key_func=get_remote_address)
 
 # Execution option a service sets to take SQLite's write lock at BEGIN (see below).
 SQLITE_IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}

@@ -6,8 +6,10 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db, login_manager
+from .logging import install_log_redaction
 from .models import StaffUser
 from .services.voting import Credential
 
@@ -15,6 +17,11 @@ VOTER_KEY = "voter"
 
 
 def init_security(app: Flask) -> None:
+    if proxies := app.config["PROXY_FIX_X_FOR"]:
+        # Trust exactly the configured number of proxies: a client cannot spoof its address
+        # (and dodge per-IP limits) with its own X-Forwarded-For header.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    install_log_redaction()
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..domain.staff import Role
+from ..extensions import limiter
 from ..forms import ActionForm, LoginForm
 from ..services import staff as staff_service
 from .redirects import safe_next
@@ -20,7 +21,15 @@ def staff_home() -> str:
     return url_for(HOME[current_user.role_enum])
 
 
+def _username_key() -> str:
+    return "login-user:" + request.form.get("username", "").strip().lower()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USER"], methods=["POST"], key_func=_username_key
+)
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(staff_home())

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms import ActionForm, BallotForm, CodeForm
 from ..models import Station
 from ..security import (
@@ -65,7 +65,26 @@ def _already_voted(err: AlreadyVoted):  # type: ignore[no-untyped-def]
     ), 409
 
 
+def _code_failed(response) -> bool:  # type: ignore[no-untyped-def]
+    """Only wrong codes count against the limits: a resident is never slowed by success."""
+    return response.status_code == 422
+
+
+def _limit_code_failures(view):  # type: ignore[no-untyped-def]
+    per_ip = limiter.limit(
+        lambda: current_app.config["CODE_FAILURE_LIMIT_PER_IP"], deduct_when=_code_failed
+    )
+    overall = limiter.shared_limit(
+        lambda: current_app.config["CODE_FAILURE_LIMIT_GLOBAL"],
+        scope="code-failures",
+        key_func=lambda: "all",
+        deduct_when=_code_failed,
+    )
+    return per_ip(overall(view))
+
+
 @bp.route("/", methods=["GET", "POST"])
+@_limit_code_failures
 def enter_code():  # type: ignore[no-untyped-def]
     form = CodeForm()
     if form.validate_on_submit():
@@ -75,6 +94,7 @@ def enter_code():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/c/<code>")
+@_limit_code_failures
 def code_link(code: str):  # type: ignore[no-untyped-def]
     """The QR link on a printed slip."""
     return _login(code, CodeForm(formdata=None))
