@@ -70,3 +70,26 @@ def first_break(records: Iterable[AuditRecord]) -> int | None:
             return rec.seq
         expected_prev, expected_seq = rec.hash, rec.seq + 1
     return None
+
+
+def ballot_leaf(receipt_hash: str, choices: Iterable[int]) -> str:
+    """The hashed form of one ballot in a sealed batch: its receipt hash and sorted choices."""
+    body = receipt_hash + ":" + ",".join(str(c) for c in sorted(choices))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def merkle_root(leaves: Iterable[str]) -> str:
+    """Merkle root (SHA-256) over the leaves in sorted order; the last node of an odd level
+    is carried up unchanged. Sorting hides the order ballots were cast in."""
+    level = sorted(leaves)
+    if not level:
+        return hashlib.sha256(b"").hexdigest()
+    while len(level) > 1:
+        paired = [
+            hashlib.sha256((level[i] + level[i + 1]).encode()).hexdigest()
+            for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]

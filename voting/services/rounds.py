@@ -28,7 +28,7 @@ from ..models import (
     Station,
     VotingRound,
 )
-from . import audit
+from . import audit, sealing
 from ._tx import begin_write, commit, utcnow
 
 
@@ -166,6 +166,8 @@ def close_round(
     rnd = _official_round(actor, round_id, lock=True)
     status = lifecycle.next_status(rnd.status_enum, Action.CLOSE)
     lifecycle.check_close(rnd.closes_at, now, reason)
+    sealing.seal_batch(round_id, actor=actor.username, now=now)
+    sealing.shuffle_ballot_box(round_id)
     result = count_round(rnd)
     participations = db.session.scalar(
         select(func.count()).select_from(Participation).where(Participation.round_id == round_id)
@@ -189,6 +191,7 @@ def close_round(
     }
     audit.record(actor, "round.closed", ("round", round_id), payload, now=now)
     commit()
+    sealing.scrub_after_close()
     return result
 
 

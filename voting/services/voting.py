@@ -32,6 +32,7 @@ from ..models import (
     VotingCode,
     VotingRound,
 )
+from . import sealing
 from ._tx import begin_write, utcnow
 from .rounds import load_round
 
@@ -128,6 +129,7 @@ def cast_ballot(
     except VotingError:
         db.session.rollback()
         raise
+    sealing.seal_if_due(round_id)  # its own unit of work, after the ballot is safe
     return receipt
 
 

@@ -1,0 +1,142 @@
+"""Sealing ballots into hash-committed batches, and mixing the ballot box at close.
+
+Ballots are never logged one by one: an event per ballot would give the audit chain the
+same order as the web logs, and so a way to line receipts up with requests. Instead, once
+``SEAL_BATCH_SIZE`` unsealed ballots exist (and always at close), they are sealed together:
+the audit chain records the batch's size and the Merkle root of its sorted ballot leaves.
+Changing a sealed ballot later breaks that root.
+
+At close the round's ballot rows are rewritten in random order, so nothing in storage —
+PostgreSQL's ``xmin``, page order, SQLite's page layout — still follows the order of casting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select, text, update
+
+from ..domain.audit import ballot_leaf, merkle_root
+from ..extensions import db
+from ..models import AuditEvent, Ballot, BallotChoice, VotingRound
+from . import audit
+from ._tx import begin_write, commit, utcnow
+
+SEAL_BATCH_SIZE = 50
+
+
+def _leaves(round_id: int, batch_no: int | None) -> dict[str, list[int]]:
+    """receipt_hash → choices for the round's ballots in one batch (None: unsealed)."""
+    condition = Ballot.batch_no.is_(None) if batch_no is None else Ballot.batch_no == batch_no
+    rows = db.session.execute(
+        select(Ballot.receipt_hash, BallotChoice.candidate_id)
+        .join(BallotChoice, BallotChoice.ballot_id == Ballot.id)
+        .where(Ballot.round_id == round_id, condition)
+    )
+    ballots: dict[str, list[int]] = defaultdict(list)
+    for receipt_hash, candidate_id in rows:
+        ballots[receipt_hash].append(candidate_id)
+    return ballots
+
+
+def unsealed_count(round_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Ballot)
+            .where(Ballot.round_id == round_id, Ballot.batch_no.is_(None))
+        )
+        or 0
+    )
+
+
+def seal_batch(round_id: int, *, actor: str = "system", now: datetime) -> int | None:
+    """Seal every unsealed ballot of the round into the next batch (in the caller's
+    transaction); return the batch number, or None if there was nothing to seal."""
+    ballots = _leaves(round_id, None)
+    if not ballots:
+        return None
+    last = db.session.scalar(select(func.max(Ballot.batch_no)).where(Ballot.round_id == round_id))
+    batch_no = (last or 0) + 1
+    db.session.execute(
+        update(Ballot)
+        .where(Ballot.round_id == round_id, Ballot.batch_no.is_(None))
+        .values(batch_no=batch_no)
+    )
+    root = merkle_root(ballot_leaf(h, c) for h, c in ballots.items())
+    payload = {"batch": batch_no, "ballots": len(ballots), "merkle_root": root}
+    audit.record(actor, "ballots.sealed", ("round", round_id), payload, now=now)
+    return batch_no
+
+
+def seal_if_due(round_id: int) -> int | None:
+    """After a cast: seal a batch once enough ballots are waiting (its own unit of work)."""
+    batch_size = current_app.config.get("SEAL_BATCH_SIZE", SEAL_BATCH_SIZE)
+    if unsealed_count(round_id) < batch_size:
+        db.session.rollback()
+        return None
+    begin_write()
+    _lock_round(round_id)
+    if unsealed_count(round_id) < batch_size:  # another request sealed them meanwhile
+        db.session.rollback()
+        return None
+    batch_no = seal_batch(round_id, now=utcnow())
+    commit()
+    return batch_no
+
+
+def _lock_round(round_id: int) -> None:
+    """Exclusive on the round row (casts hold it shared): no cast interleaves a seal."""
+    query = select(VotingRound.id).where(VotingRound.id == round_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    db.session.execute(query)
+
+
+def verify_batches(round_id: int) -> list[int]:
+    """Batch numbers whose Merkle root no longer matches the audit chain (empty: all good)."""
+    events = db.session.scalars(
+        select(AuditEvent.payload).where(
+            AuditEvent.action == "ballots.sealed",
+            AuditEvent.object_type == "round",
+            AuditEvent.object_id == str(round_id),
+        )
+    ).all()
+    broken = []
+    for payload in map(json.loads, events):
+        ballots = _leaves(round_id, payload["batch"])
+        root = merkle_root(ballot_leaf(h, c) for h, c in ballots.items())
+        if root != payload["merkle_root"] or len(ballots) != payload["ballots"]:
+            broken.append(payload["batch"])
+    return broken
+
+
+_MIX_STATEMENTS = (
+    "CREATE TEMPORARY TABLE mix_ballot AS SELECT * FROM ballot WHERE round_id = :r",
+    "CREATE TEMPORARY TABLE mix_choice AS SELECT * FROM ballot_choice WHERE round_id = :r",
+    "DELETE FROM ballot_choice WHERE round_id = :r",
+    "DELETE FROM ballot WHERE round_id = :r",
+    "INSERT INTO ballot SELECT * FROM mix_ballot ORDER BY random()",
+    "INSERT INTO ballot_choice SELECT * FROM mix_choice ORDER BY random()",
+    "DROP TABLE mix_ballot",
+    "DROP TABLE mix_choice",
+)
+
+
+def shuffle_ballot_box(round_id: int) -> None:
+    """Rewrite the round's ballot rows in random order (in the caller's transaction)."""
+    for statement in _MIX_STATEMENTS:
+        db.session.execute(text(statement), {"r": round_id})
+
+
+def scrub_after_close() -> None:
+    """Best effort, outside any transaction: drop the old row versions the rewrite left."""
+    engine = db.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("VACUUM ballot, ballot_choice"))
+        elif engine.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
