@@ -95,6 +95,7 @@ class Ballot(db.Model):
     __tablename__ = "ballot"
     __table_args__ = (
         UniqueConstraint("id", "round_id"),
+        Index("ix_ballot_round_batch", "round_id", "batch_no"),
         {"sqlite_with_rowid": False},
     )
 
