@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_USER": "20 per hour",
     "CODE_FAILURE_LIMIT_PER_IP": "20 per hour",
     "CODE_FAILURE_LIMIT_GLOBAL": "3000 per hour",
+    "RECEIPT_CHECK_LIMIT_PER_IP": "60 per hour",
+    "SEAL_BATCH_SIZE": 50,
 }
 
 

@@ -142,3 +142,9 @@ class CouncilForm(FlaskForm):
         _l("实到人数"), validators=[InputRequired(REQUIRED), NumberRange(0, 10000)]
     )
     resolution = TextAreaField(_l("会议决议"), validators=[Optional(), Length(max=5000)])
+
+
+class ReceiptForm(FlaskForm):
+    receipt = StringField(
+        _l("回执码"), validators=[DataRequired(_l("请输入回执码")), Length(max=40)]
+    )

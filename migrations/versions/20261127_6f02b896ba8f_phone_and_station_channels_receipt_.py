@@ -135,6 +135,7 @@ def upgrade():
         batch_op.add_column(sa.Column('receipt_hint', sa.String(length=8), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('batch_no', sa.Integer(), nullable=True))
         batch_op.create_index('ix_ballot_round_batch', ['round_id', 'batch_no'], unique=False)
+        batch_op.create_index('ix_ballot_round_hint', ['round_id', 'receipt_hint'], unique=False)
 
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checked_in_by_id', sa.Integer(), nullable=True))
@@ -157,6 +158,7 @@ def downgrade():
         batch_op.drop_column('checked_in_by_id')
 
     with op.batch_alter_table('ballot', schema=None) as batch_op:
+        batch_op.drop_index('ix_ballot_round_hint')
         batch_op.drop_index('ix_ballot_round_batch')
         batch_op.drop_column('batch_no')
         batch_op.drop_column('receipt_hint')

@@ -96,6 +96,7 @@ class Ballot(db.Model):
     __table_args__ = (
         UniqueConstraint("id", "round_id"),
         Index("ix_ballot_round_batch", "round_id", "batch_no"),
+        Index("ix_ballot_round_hint", "round_id", "receipt_hint"),
         {"sqlite_with_rowid": False},
     )
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..domain import lifecycle
 from ..domain.lifecycle import RoundStatus
-from ..extensions import db
+from ..extensions import db, limiter
+from ..forms import ReceiptForm
 from ..services import audit
+from ..services import receipts as receipts_service
 from ..services import results as results_service
 from ..services import rounds as rounds_service
 from ..services._tx import utcnow
@@ -69,6 +79,21 @@ def notice(round_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "public/notice.html", round=rnd, results=data, winners=winners, head=audit.head_hash()
     )
+
+
+@bp.route("/rounds/<int:round_id>/receipts", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RECEIPT_CHECK_LIMIT_PER_IP"], methods=["POST"])
+def receipts(round_id: int):  # type: ignore[no-untyped-def]
+    """The receipt board; checking a receipt is a POST so it never lands in an access log."""
+    rnd = _public_round(round_id)
+    form = ReceiptForm()
+    check = None
+    if form.validate_on_submit():
+        check = receipts_service.check_receipt(round_id, form.receipt.data or "")
+    page = receipts_service.board_page(round_id, after=request.args.get("after", "")[:8])
+    return render_template(
+        "public/receipts.html", round=rnd, form=form, check=check, page=page
+    ), 422 if form.errors else 200
 
 
 @bp.route("/lang/<code>", methods=["POST"])
