@@ -23,6 +23,7 @@ def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
