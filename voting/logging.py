@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 CODE_PATH = re.compile(r"/vote/c/[^\s\"'?]+")
 REDACTED = "/vote/c/[redacted]"
@@ -21,8 +22,15 @@ def redact(text: str) -> str:
 
 class RedactCodes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        args = record.args
+        if isinstance(args, Mapping):
+            # gunicorn's access log passes a dict that answers missing keys with "-": keep
+            # its type and change the values in place.
+            for key, value in list(args.items()):
+                if isinstance(value, str):
+                    args[key] = redact(value)  # type: ignore[index]
+        elif args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
         record.msg = redact(str(record.msg))
         return True
 

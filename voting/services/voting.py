@@ -112,15 +112,16 @@ def cast_ballot(
     Times are kept to the minute: enough to tell a resident when they voted, too coarse to
     line participations up with anything else.
     """
-    now = (now or utcnow()).astimezone(UTC).replace(second=0, microsecond=0)
+    now = now or utcnow()
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     round_id = credential.round_id
     begin_write()
     try:
         rnd = round_shared_lock(round_id)
         lifecycle.ensure_can_vote(rnd.status_enum, rnd.opens_at, rnd.closes_at, now)
         chosen = check_choices(round_id, choices)
-        resident_id = _claim(credential, now)
-        add_participation(round_id, resident_id, credential.kind, now)
+        resident_id = _claim(credential, now, minute)
+        add_participation(round_id, resident_id, credential.kind, minute)
         receipt = add_ballot(round_id, chosen, rng)
         db.session.commit()
     except IntegrityError:
@@ -152,7 +153,7 @@ def _resident_of(credential: Credential) -> int | None:
     return db.session.scalar(select(model.resident_id).where(model.id == credential.id))
 
 
-def _claim(credential: Credential, now: datetime) -> int:
+def _claim(credential: Credential, now: datetime, minute: datetime) -> int:
     """The resident behind the credential, consuming a voting code; AlreadyVoted if spent."""
     if credential.kind == "code":
         resident_id = db.session.execute(
@@ -163,7 +164,7 @@ def _claim(credential: Credential, now: datetime) -> int:
                 VotingCode.used_at.is_(None),
                 VotingCode.resident_id.in_(select(Resident.id).where(Resident.status == "active")),
             )
-            .values(used_at=now)
+            .values(used_at=minute)
             .returning(VotingCode.resident_id)
         ).scalar()
     else:

@@ -71,8 +71,11 @@ def _code_failed(response) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _limit_code_failures(view):  # type: ignore[no-untyped-def]
-    per_ip = limiter.limit(
-        lambda: current_app.config["CODE_FAILURE_LIMIT_PER_IP"], deduct_when=_code_failed
+    # Shared by the typed-code form and the QR link: one budget of failures per address.
+    per_ip = limiter.shared_limit(
+        lambda: current_app.config["CODE_FAILURE_LIMIT_PER_IP"],
+        scope="code-failures-ip",
+        deduct_when=_code_failed,
     )
     overall = limiter.shared_limit(
         lambda: current_app.config["CODE_FAILURE_LIMIT_GLOBAL"],
