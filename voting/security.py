@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .extensions import db, login_manager
 from .logging import install_log_redaction
 from .models import StaffUser
+from .services.sms import check_production
 from .services.voting import Credential
 
 VOTER_KEY = "voter"
@@ -22,6 +23,7 @@ def init_security(app: Flask) -> None:
         # (and dodge per-IP limits) with its own X-Forwarded-For header.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     install_log_redaction()
+    check_production(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
