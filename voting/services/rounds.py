@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import NotFound
 
 from ..domain import lifecycle
 from ..domain import staff as staff_rules
@@ -21,6 +22,7 @@ from ..models import (
     BallotChoice,
     Candidate,
     Community,
+    PaperBallot,
     Participation,
     RoundCandidate,
     RoundCommunity,
@@ -169,11 +171,7 @@ def close_round(
     sealing.seal_batch(round_id, actor=actor.username, now=now)
     sealing.shuffle_ballot_box(round_id)
     result = count_round(rnd)
-    participations = db.session.scalar(
-        select(func.count()).select_from(Participation).where(Participation.round_id == round_id)
-    )
-    if participations != result.ballots:
-        raise Conflict("participation_ballot_mismatch")
+    box = check_ballot_box(round_id, result.ballots)
     for entry in rnd.entries:
         row = next(r for r in result.rows if r.candidate_id == entry.candidate_id)
         entry.public_votes, entry.public_rank, entry.rule_selected = (
@@ -188,11 +186,51 @@ def close_round(
         "counts": {str(r.candidate_id): r.votes for r in result.rows},
         "selected": sorted(result.selected_ids),
         "reason": rnd.close_reason,
+        **box,
     }
     audit.record(actor, "round.closed", ("round", round_id), payload, now=now)
     commit()
     sealing.scrub_after_close()
     return result
+
+
+def check_ballot_box(round_id: int, ballots: int) -> dict[str, int]:
+    """Reconcile who voted with what is in the box before counting; raise Conflict if not.
+
+    Every online participation (code, phone) has exactly one ballot. Station check-ins are
+    matched by paper ballots, counted or spoiled (废票); papers still waiting for their
+    second entry or for reconciliation stop the close. A resident who checked in and left
+    without dropping a paper shows up as ``checked_in_without_paper`` in the close event.
+    """
+    channels = dict(
+        db.session.execute(
+            select(Participation.channel, func.count())
+            .where(Participation.round_id == round_id)
+            .group_by(Participation.channel)
+        ).all()
+    )
+    papers = dict(
+        db.session.execute(
+            select(PaperBallot.state, func.count())
+            .where(PaperBallot.round_id == round_id)
+            .group_by(PaperBallot.state)
+        ).all()
+    )
+    waiting = papers.get("pending", 0) + papers.get("mismatch", 0)
+    if waiting:
+        raise Conflict("papers_not_counted", count=waiting)
+    counted, spoiled = papers.get("counted", 0), papers.get("invalid", 0)
+    online = channels.get("code", 0) + channels.get("sms", 0)
+    station = channels.get("station", 0)
+    if online != ballots - counted or station < counted + spoiled:
+        raise Conflict("participation_ballot_mismatch")
+    return {
+        "participations_online": online,
+        "participations_station": station,
+        "paper_counted": counted,
+        "paper_invalid": spoiled,
+        "checked_in_without_paper": station - counted - spoiled,
+    }
 
 
 def count_round(rnd: VotingRound) -> TallyResult:
@@ -233,25 +271,33 @@ def _definition_payload(rnd: VotingRound) -> dict[str, object]:
 
 
 def load_round(round_id: int, *, lock: bool = False) -> VotingRound:
-    """The round with its entries and candidates loaded (404 if missing)."""
+    """The round with its candidates and their communities, in one query (404 if missing).
+
+    The round's own communities load on first use: only staff pages need them.
+    """
     query = (
         select(VotingRound)
         .where(VotingRound.id == round_id)
         .options(
-            selectinload(VotingRound.entries)
+            joinedload(VotingRound.entries)
             .joinedload(RoundCandidate.candidate)
-            .joinedload(Candidate.community),
-            selectinload(VotingRound.communities),
+            .joinedload(Candidate.community)
         )
     )
     if lock:
         query = query.with_for_update(of=VotingRound)
-    rnd = db.session.scalar(query)
+    rnd = db.session.scalars(query).unique().first()
     if rnd is None:
-        from werkzeug.exceptions import NotFound
-
         raise NotFound()
     return rnd
+
+
+def round_title(round_id: int) -> str:
+    """Just the title, for pages that show nothing else of the round (404 if missing)."""
+    title = db.session.scalar(select(VotingRound.title).where(VotingRound.id == round_id))
+    if title is None:
+        raise NotFound()
+    return title
 
 
 def _official_round(actor: StaffUser, round_id: int, *, lock: bool = False) -> VotingRound:
