@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -20,6 +23,9 @@ staff_cli = AppGroup("staff", help="Staff accounts.")
 roll_cli = AppGroup("roll", help="The resident roll.")
 codes_cli = AppGroup("codes", help="Voting codes (投票码).")
 audit_cli = AppGroup("audit", help="The audit chain.")
+
+# A roll with thousands of bad rows lists the first ones and says how many more.
+MAX_LISTED_ROW_ERRORS = 200
 
 
 def _pepper() -> bytes:
@@ -60,28 +66,106 @@ def create_staff(username, role, display_name, street, station, password):  # ty
     click.echo(f"Created {user.role} account {user.username!r} (id {user.id}).")
 
 
-@roll_cli.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--street", default=None, help="Street name (default: the only street).")
-def import_roll(file: Path, street: str | None) -> None:
-    """Import residents from a UTF-8 CSV (姓名,身份证号,手机号,社区,楼栋,单元,房号)."""
-    try:
-        report = roll_service.import_roll(
-            file.read_bytes(), street=_street(street), pepper=_pepper()
-        )
-    except InvalidInput as err:
-        report = err.params.get("report")
-        if report is None:
-            raise click.ClickException(describe(err)) from None
-        for row_error in report.errors:
-            click.echo(f"  第 {row_error.line} 行: {message_for(row_error.code)}", err=True)
-        raise click.ClickException(
-            f"{len(report.errors)} bad rows of {report.rows}; nothing was imported."
-        ) from None
+class _ProgressBars:
+    """Click progress bars on stderr: one while reading the file, then one while writing."""
+
+    LABELS = {"read": "Reading rows ", "write": "Writing roll "}
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._phase = ""
+        self._done = 0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self._phase:
+            self.close()
+            self._phase, self._done = phase, 0
+            self._bar = click.progressbar(
+                length=max(total, 1),
+                label=self.LABELS.get(phase, phase),
+                file=sys.stderr,
+                show_pos=True,
+            )
+            self._bar.__enter__()
+        self._bar.length = max(self._bar.length, total)
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _refuse_roll(err: InvalidInput) -> NoReturn:
+    """Name every bad row (the first 200, then how many more) and stop."""
+    report = err.params.get("report")
+    if report is None:
+        raise click.ClickException(describe(err)) from None
+    for row_error in report.errors[:MAX_LISTED_ROW_ERRORS]:
+        sentence = message_for(row_error.code, **row_error.details)
+        click.echo(f"  第 {row_error.line} 行: {sentence}", err=True)
+    more = len(report.errors) - MAX_LISTED_ROW_ERRORS
+    if more > 0:
+        click.echo(f"  … and {more} more bad rows", err=True)
+    raise click.ClickException(
+        f"{len(report.errors)} bad rows of {report.rows}; nothing was imported."
+    ) from None
+
+
+def _echo_roll_report(report: roll_service.ImportReport, full_roll: bool, seconds: float) -> None:
     click.echo(
         f"Imported {report.rows} rows: {report.created} new, {report.updated} updated,"
         f" {report.unchanged} unchanged."
     )
+    if full_roll or report.moved_out_total:
+        click.echo(
+            f"Moved out: {report.moved_out_total} ({report.moved_out} marked 迁出 in the file,"
+            f" {report.absent} missing from the full roll)."
+        )
+    rate = report.rows / seconds if seconds > 0 else 0.0
+    click.echo(f"{report.kind.upper()} file, {seconds:.1f} s ({rate:,.0f} rows/s).")
+
+
+@roll_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--street", default=None, help="Street name (default: the only street).")
+@click.option(
+    "--full-roll",
+    "full_roll",
+    multiple=True,
+    metavar="COMMUNITY",
+    help="The file is the complete roll of this community (repeat for several): its active"
+    " residents missing from the file are marked moved out.",
+)
+@click.option(
+    "--full-roll-all",
+    is_flag=True,
+    help="The file is the complete roll of every community of the street.",
+)
+def import_roll(
+    file: Path, street: str | None, full_roll: tuple[str, ...], full_roll_all: bool
+) -> None:
+    """Import residents from CSV (UTF-8) or XLSX: 姓名,身份证号,手机号,社区,楼栋,单元,房号,状态."""
+    if full_roll and full_roll_all:
+        raise click.UsageError("Give --full-roll COMMUNITY or --full-roll-all, not both.")
+    street_row = _street(street)
+    bars = _ProgressBars()
+    started = time.perf_counter()
+    try:
+        report = roll_service.import_roll(
+            file.read_bytes(),
+            street=street_row,
+            pepper=_pepper(),
+            full_roll=full_roll,
+            full_roll_all=full_roll_all,
+            progress=bars,
+        )
+    except InvalidInput as err:
+        bars.close()
+        _refuse_roll(err)
+    bars.close()
+    _echo_roll_report(report, bool(full_roll or full_roll_all), time.perf_counter() - started)
 
 
 @codes_cli.command("issue")

@@ -19,6 +19,8 @@ ID_CHECK_CHARS = "10X98765432"
 
 def _fold(text: str) -> str:
     """NFKC-fold (full-width digits become ASCII) and drop spaces, hyphens and dots."""
+    if text.isascii() and text.isalnum():  # already folded: the common case, on every row
+        return text
     folded = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in folded if ch not in " \t-._\u3000")
 
