@@ -114,8 +114,8 @@ def make_resident(
 class World:
     """A street with a station, staff of every role and accepted candidates."""
 
-    def __init__(self, *, candidates: int = 5) -> None:
-        self.street = make_street()
+    def __init__(self, *, candidates: int = 5, street: str = "凯旋街道") -> None:
+        self.street = make_street(name=street)
         self.communities = list(self.street.communities)
         self.station = make_station(self.street)
         self.station_staff = make_staff(self.street, Role.STATION, station=self.station)

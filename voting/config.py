@@ -43,8 +43,25 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_USER": "20 per hour",
     "CODE_FAILURE_LIMIT_PER_IP": "20 per hour",
     "CODE_FAILURE_LIMIT_GLOBAL": "3000 per hour",
+    # Roll import (CSV or XLSX): row cap, and an XLSX (zip) is refused before parsing if its
+    # entries or declared uncompressed size exceed these.
+    "ROLL_MAX_ROWS": 300_000,
+    "ROLL_MAX_UNCOMPRESSED_BYTES": 200 * 1024 * 1024,
+    "ROLL_MAX_ZIP_ENTRIES": 1_000,
+    # An uploaded roll waits this long for the official's confirmation (instance folder).
+    "ROLL_UPLOAD_MAX_AGE": 3600,
+    "ROLL_UPLOAD_FOLDER": None,
     "RECEIPT_CHECK_LIMIT_PER_IP": "60 per hour",
     "SEAL_BATCH_SIZE": 50,
+    # Phone codes (手机验证码). SMS_SENDER: "outbox" (a JSON-lines file, the default in debug
+    # and testing), "memory" (tests) or "package.module:ClassName" for a real gateway; the
+    # first two are refused in production, and unset there means the phone channel is off.
+    "SMS_SENDER": None,
+    "SMS_OUTBOX_PATH": None,  # None: <instance>/sms-outbox.jsonl
+    "PHONE_REQUEST_LIMIT_PER_IP": "10 per hour",
+    "PHONE_REQUEST_LIMIT_PER_PHONE": "10 per day",
+    "PHONE_VERIFY_LIMIT_PER_IP": "30 per hour",
+    "PHONE_CODE_GLOBAL_PER_HOUR": 2000,
 }
 
 

@@ -129,7 +129,8 @@ class CodeForm(FlaskForm):
 
 
 class BallotForm(FlaskForm):
-    choices = MultiCheckboxField(_l("候选项目"), coerce=int)
+    # Which ids stand in the round is the domain's check (unknown_candidate), not the form's.
+    choices = MultiCheckboxField(_l("候选项目"), coerce=int, validate_choice=False)
 
 
 class CouncilForm(FlaskForm):

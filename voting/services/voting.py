@@ -20,21 +20,22 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import codes, lifecycle
-from ..domain.ballots import validate_ballot
+from ..domain.ballots import BallotRule, CandidateRef, validate_ballot
 from ..domain.errors import AlreadyVoted, InvalidCode, VotingError
 from ..extensions import db
 from ..models import (
     Ballot,
     BallotChoice,
+    Candidate,
     OtpChallenge,
     Participation,
     Resident,
+    RoundCandidate,
     VotingCode,
     VotingRound,
 )
 from . import sealing
 from ._tx import begin_write, utcnow
-from .rounds import load_round
 
 # How long a verified phone challenge may be used to cast (the ballot page has no timer).
 SMS_CREDENTIAL_LIFETIME = timedelta(hours=2)
@@ -93,11 +94,26 @@ def login_with_code(raw_code: str, *, pepper: bytes, now: datetime | None = None
     return Credential(rnd.id, "code", code.id)
 
 
+def ballot_definition(round_id: int) -> tuple[BallotRule, dict[int, CandidateRef]]:
+    """The round's ballot rule and candidates, read as plain rows (no ORM objects)."""
+    rule = db.session.execute(
+        select(VotingRound.min_choices, VotingRound.max_choices, VotingRound.budget_yuan).where(
+            VotingRound.id == round_id
+        )
+    ).one()
+    rows = db.session.execute(
+        select(RoundCandidate.candidate_id, Candidate.cost_yuan, RoundCandidate.position)
+        .join(Candidate, Candidate.id == RoundCandidate.candidate_id)
+        .where(RoundCandidate.round_id == round_id)
+    ).all()
+    refs = {cid: CandidateRef(cid, cost, position) for cid, cost, position in rows}
+    return BallotRule(*rule), refs
+
+
 def check_choices(round_id: int, choices: Collection[int]) -> frozenset[int]:
     """Validate a ballot against the round's frozen rule (raises BallotRuleViolation)."""
-    rnd = load_round(round_id)
-    candidates = {e.candidate_id: e.ref() for e in rnd.entries}
-    return validate_ballot(rnd.ballot_rule, candidates, choices)
+    rule, candidates = ballot_definition(round_id)
+    return validate_ballot(rule, candidates, choices)
 
 
 def cast_ballot(
@@ -115,11 +131,13 @@ def cast_ballot(
     now = now or utcnow()
     minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     round_id = credential.round_id
+    # The rule and candidates are frozen once the round is open, so check the ballot before
+    # taking the write lock (SQLite holds it for the whole unit of work).
+    chosen = check_choices(round_id, choices)
     begin_write()
     try:
         rnd = round_shared_lock(round_id)
         lifecycle.ensure_can_vote(rnd.status_enum, rnd.opens_at, rnd.closes_at, now)
-        chosen = check_choices(round_id, choices)
         resident_id = _claim(credential, now, minute)
         add_participation(round_id, resident_id, credential.kind, minute)
         receipt = add_ballot(round_id, chosen, rng)

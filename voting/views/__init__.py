@@ -6,8 +6,19 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, council, filters, official, public, station, vote
+    from . import (
+        auth,
+        council,
+        desk,
+        filters,
+        official,
+        public,
+        roll,
+        station,
+        vote,
+        vote_phone,  # noqa: F401 — adds the phone-code routes to the vote blueprint
+    )
 
-    for module in (public, vote, auth, station, official, council):
+    for module in (public, vote, auth, station, official, council, desk, roll):
         app.register_blueprint(module.bp)
     filters.register(app)

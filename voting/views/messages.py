@@ -8,6 +8,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..domain.errors import VotingError
+from .desk_messages import DESK_MESSAGES
+from .phone_messages import PHONE_MESSAGES
+from .roll_messages import ROLL_MESSAGES
 
 MESSAGES: dict[str, Any] = {
     # ballots
@@ -19,6 +22,7 @@ MESSAGES: dict[str, Any] = {
     # codes and voting
     "code_format": _l("投票码是 12 位数字，请核对后重新输入。"),
     "code_checksum": _l("投票码有一位数字不对，请对照投票单仔细核对。"),
+    "code_revoked": _l("这个投票码已作废（名册显示该居民已迁出）。如有疑问，请带身份证到联络站。"),
     "code_unknown": _l("没有找到这个投票码。请核对投票单；如仍无法使用，请到联络站咨询。"),
     "already_voted": _l("您已经在本次投票中投过票了，每位居民只能投一次。"),
     "round_not_open": _l("现在不能投票：投票尚未开始或已经结束。"),
@@ -37,6 +41,9 @@ MESSAGES: dict[str, Any] = {
     "round_not_closed": _l("投票结束后才能录入议事会票选结果。"),
     "round_not_issuable": _l("投票已结束，不能再发放投票码。"),
     "concurrent_change": _l("数据刚被其他人修改，请刷新后重试。"),
+    "papers_not_counted": _l(
+        "还有 %(count)s 张纸质选票未完成双人录入或核对，请先处理完再结束投票。"
+    ),
     "participation_ballot_mismatch": _l("参与人数与选票数不一致，已停止计票，请联系技术支持。"),
     # intake and set-up
     "review_reason_required": _l("请写明审查理由。"),
@@ -63,7 +70,9 @@ MESSAGES: dict[str, Any] = {
     "votes_not_number": _l("议事会得票须为 0 或正整数，以下项目填写有误："),
     "reason_required": _l("议事会结果与公开投票结果不一致之处，必须写明理由。"),
     # roll
-    "roll_encoding": _l("文件不是 UTF-8 编码的 CSV，请在 Excel 中另存为“CSV UTF-8”。"),
+    "roll_encoding": _l(
+        "文件不是 UTF-8 编码的 CSV，请在 Excel 中另存为“CSV UTF-8”，或直接使用 Excel（.xlsx）文件。"
+    ),
     "roll_empty": _l("文件是空的。"),
     "roll_missing_columns": _l("文件缺少必需的列：姓名、身份证号、社区。"),
     "id_length": _l("身份证号应为 18 位"),
@@ -73,8 +82,13 @@ MESSAGES: dict[str, Any] = {
     "phone_format": _l("手机号应为 11 位数字"),
     "name_missing": _l("缺少姓名"),
     "unknown_community": _l("社区名称不在本街道的社区列表中"),
-    "duplicate_in_file": _l("与文件中前面某行的身份证号重复"),
+    "duplicate_in_file": _l("与文件中第 %(first)s 行的身份证号重复"),
 }
+
+# The channels' and the roll import's own sentences live beside their views.
+MESSAGES.update(DESK_MESSAGES)
+MESSAGES.update(PHONE_MESSAGES)
+MESSAGES.update(ROLL_MESSAGES)
 
 CHANNELS = {"code": _l("投票码"), "sms": _l("手机验证码"), "station": _l("联络站现场")}
 

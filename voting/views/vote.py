@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 from ..domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
 from ..extensions import db, limiter
@@ -18,7 +17,7 @@ from ..security import (
     voter_session_expired,
 )
 from ..services import voting as voting_service
-from ..services.rounds import load_round
+from ..services.rounds import load_round, round_title
 from .messages import CHANNELS, describe
 
 bp = Blueprint("vote", __name__, url_prefix="/vote")
@@ -119,11 +118,9 @@ def ballot(round_id: int):  # type: ignore[no-untyped-def]
     voter, dead_end = _voter_or_dead_end(round_id)
     if dead_end:
         return dead_end
-    rnd = load_round(round_id)
     form = BallotForm()
-    form.choices.choices = [SelectChoice(e.candidate_id, e.candidate.title) for e in rnd.entries]
     error = None
-    if form.validate_on_submit():
+    if form.validate_on_submit():  # the domain checks the ids; no round needed to accept
         try:
             chosen = voting_service.check_choices(round_id, form.choices.data or [])
         except BallotRuleViolation as err:
@@ -133,6 +130,7 @@ def ballot(round_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("vote.review", round_id=round_id))
     elif not form.is_submitted():
         form.choices.data = list(voter.choices)
+    rnd = load_round(round_id)
     status = 422 if error or form.errors else 200
     return render_template("vote/ballot.html", round=rnd, form=form, error=error), status
 
@@ -176,8 +174,10 @@ def receipt(round_id: int):  # type: ignore[no-untyped-def]
     data = session.get(RECEIPT_KEY)
     if not data or data.get("r") != round_id:
         return redirect(url_for("public.round_page", round_id=round_id))
-    rnd = load_round(round_id)
-    return render_template("vote/receipt.html", round=rnd, receipt=data["code"])
+    title = round_title(round_id)
+    return render_template(
+        "vote/receipt.html", round_id=round_id, title=title, receipt=data["code"]
+    )
 
 
 @bp.after_request
