@@ -371,6 +371,22 @@ def test_codes_issue_writes_one_slip_per_eligible_resident(app, world, now, tmp_
     assert count(VotingCode) == 6
 
 
+def test_codes_issue_with_pdf_writes_the_same_codes_to_a_pdf(app, world, now, tmp_path):
+    round_id = world.open_round(now)
+    world.residents(12)
+    out, pdf = tmp_path / "slips.html", tmp_path / "slips.pdf"
+
+    result = invoke(app, "codes", "issue", str(round_id), "--out", str(out), "--pdf", str(pdf))
+
+    assert result.exit_code == 0, result.output
+    assert f"slips written to {out} and {pdf}." in result.output
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert b"/Count 2" in data  # 12 slips, 10 per page
+    assert not any(code.encode() in data for code in slip_codes(out.read_text(encoding="utf-8")))
+    assert len(slip_codes(out.read_text(encoding="utf-8"))) == 12
+
+
 def test_codes_issue_second_run_issues_no_new_codes(app, world, now, tmp_path):
     round_id = world.open_round(now)
     world.residents(4)

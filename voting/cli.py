@@ -16,6 +16,7 @@ from .domain.staff import Role
 from .services import audit as audit_service
 from .services import codes as codes_service
 from .services import roll as roll_service
+from .services import rounds as rounds_service
 from .services import staff as staff_service
 from .views.messages import describe, message_for
 
@@ -176,8 +177,15 @@ def import_roll(
     default=None,
     help="Where to write the printable slips (default: slips-round-<ROUND>.html).",
 )
-def issue_codes(round_id: int, out: Path | None) -> None:
+@click.option(
+    "--pdf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the slips as an A4 PDF (10 per page, cut lines) to this file.",
+)
+def issue_codes(round_id: int, out: Path | None, pdf: Path | None) -> None:
     """Create one voting code per eligible resident and write the slips to print."""
+    from .slips_pdf import render_slips_pdf
     from .views.slips import render_slips
 
     try:
@@ -186,8 +194,24 @@ def issue_codes(round_id: int, out: Path | None) -> None:
         raise click.ClickException(describe(err)) from None
     out = out or Path(f"slips-round-{round_id}.html")
     out.write_text(render_slips(round_id, slips), encoding="utf-8")
-    click.echo(f"Issued {len(slips)} codes for round {round_id}; slips written to {out}.")
-    click.echo("The codes exist only in that file: print it, then delete it.")
+    written = [str(out)]
+    if pdf is not None:
+        rnd = rounds_service.load_round(round_id)
+        pdf.write_bytes(
+            render_slips_pdf(
+                title=rnd.title,
+                opens_at=rnd.opens_at,
+                closes_at=rnd.closes_at,
+                base_url=current_app.config["PUBLIC_BASE_URL"],
+                slips=slips,
+                tz=current_app.config["DISPLAY_TIMEZONE"],
+            )
+        )
+        written.append(str(pdf))
+    click.echo(
+        f"Issued {len(slips)} codes for round {round_id}; slips written to {' and '.join(written)}."
+    )
+    click.echo("The codes exist only in those files: print them, then delete them.")
 
 
 @audit_cli.command("verify")
