@@ -28,6 +28,7 @@ def _cast_all(codes, choice, now) -> list[str]:
 
 def test_seal_if_due_seals_a_batch_once_enough_ballots_wait(app, world, now, monkeypatch):
     monkeypatch.setitem(app.config, "SEAL_BATCH_SIZE", 3)
+    monkeypatch.setattr("voting.services.voting.SEAL_CHECK_EVERY", 1)
     round_id = world.open_round(now)
     world.residents(7)
     _cast_all(world.issue_codes(round_id), world.candidates[0].id, now)
@@ -43,6 +44,7 @@ def test_seal_if_due_seals_a_batch_once_enough_ballots_wait(app, world, now, mon
 
 def test_changing_a_sealed_ballot_breaks_its_batch_root(app, world, now, monkeypatch):
     monkeypatch.setitem(app.config, "SEAL_BATCH_SIZE", 2)
+    monkeypatch.setattr("voting.services.voting.SEAL_CHECK_EVERY", 1)
     round_id = world.open_round(now)
     world.residents(2)
     _cast_all(world.issue_codes(round_id), world.candidates[0].id, now)
