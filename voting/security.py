@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, current_app, session
+from flask import Flask, abort, current_app, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db, login_manager
@@ -22,6 +24,9 @@ def init_security(app: Flask) -> None:
         # Trust exactly the configured number of proxies: a client cannot spoof its address
         # (and dodge per-IP limits) with its own X-Forwarded-For header.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    app.wsgi_app = LimitUnsizedBodies(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])  # type: ignore[method-assign]
+    # First of all before_request hooks: ahead of CSRF, which would read the empty body.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
     install_log_redaction()
     check_production(app)
     login_manager.login_view = "auth.login"
@@ -40,6 +45,41 @@ def init_security(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         return response
+
+
+TOO_LARGE = "voting.body_too_large"
+
+
+class LimitUnsizedBodies:
+    """Refuse chunked request bodies over the size limit instead of silently truncating them.
+
+    Behind gunicorn a chunked request has no Content-Length; Werkzeug then reads a form only
+    up to MAX_CONTENT_LENGTH and carries on with what it got. Read such a body here, up to one
+    byte past the limit: too long, and the request is marked for a 413; otherwise it goes on
+    with an exact Content-Length.
+    """
+
+    def __init__(self, app: Any, limit: int | None) -> None:
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if (
+            self.limit
+            and not environ.get("CONTENT_LENGTH")
+            and environ.get("wsgi.input_terminated")
+        ):
+            body = environ["wsgi.input"].read(self.limit + 1)
+            if len(body) > self.limit:
+                environ[TOO_LARGE] = True
+                body = b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+
+def _refuse_oversized_body() -> None:
+    if request.environ.get(TOO_LARGE):
+        abort(413)
 
 
 @login_manager.user_loader

@@ -425,6 +425,16 @@ def preview_roll(
     return plan.report
 
 
+def _lock_street(street_id: int) -> None:
+    """One roll import per street at a time (PostgreSQL; SQLite's write lock already is).
+
+    Without it, two imports of the same file could both find a resident missing and both
+    insert them; the second would then fail on the UNIQUE ID key halfway through.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Street.id).where(Street.id == street_id).with_for_update())
+
+
 def import_roll(
     data: bytes,
     *,
@@ -446,6 +456,7 @@ def import_roll(
     begin_write()
     committed = False
     try:
+        _lock_street(street_id)
         _apply(plan, now=now, write=True, batch_size=batch_size, progress=progress)
         payload = {**plan.report.counts(), "full_roll": sorted(plan.full_roll)}
         audit.record(actor, "roll.imported", ("street", street_id), payload, now=now)
