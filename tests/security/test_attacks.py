@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+import tests.security.cases_channels  # registers the channel cases
 import tests.security.cases_core  # noqa: F401 — registers the cases
 from tests.security.harness import CASES, make_ctx
 
@@ -21,7 +22,7 @@ def ctx(app):  # type: ignore[no-untyped-def]
 
 
 def test_suite_covers_enough_cases():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 60
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
