@@ -38,7 +38,7 @@ from voting.models import (
     StaffUser,
     VotingRound,
 )
-from voting.services import rounds, station_desk, voting
+from voting.services import paper_ballots, rounds, station_desk, voting
 
 PEPPER = TEST_PEPPER.encode()
 
@@ -81,7 +81,7 @@ class Desk:
         return add_resident(self.world.communities[0], self.rng, **kw)  # type: ignore[arg-type]
 
     def enter(self, staff: StaffUser, serial: str, choices=(), *, invalid=False) -> str:  # type: ignore[no-untyped-def]
-        return station_desk.enter_paper(
+        return paper_ballots.enter_paper(
             staff, self.round_id, serial, list(choices), invalid=invalid, now=self.now
         )
 
@@ -355,8 +355,8 @@ def test_mismatching_entries_count_nothing_and_await_reconciliation(desk):
 
     assert outcome == "mismatch"
     assert count(Ballot) == 0
-    assert station_desk.mismatched_papers(desk.official, desk.round_id) == ["A0001"]
-    readings = station_desk.paper_readings(desk.official, desk.round_id, "A0001")
+    assert paper_ballots.mismatched_papers(desk.official, desk.round_id) == ["A0001"]
+    readings = paper_ballots.paper_readings(desk.official, desk.round_id, "A0001")
     assert [(r.entry_no, r.choices) for r in readings] == [(1, (desk.ids[0],)), (2, (desk.ids[1],))]
     with pytest.raises(Conflict) as exc:
         desk.enter(desk.staff_c, "A0001", [desk.ids[0]])
@@ -382,7 +382,7 @@ def test_official_entry_3_resolves_mismatch_and_audits_without_choices(desk):
     desk.enter(desk.staff_a, "A0003", [desk.ids[0], desk.ids[1]])
     desk.enter(desk.staff_b, "A0003", [desk.ids[0]])
 
-    outcome = station_desk.resolve_paper(
+    outcome = paper_ballots.resolve_paper(
         desk.official,
         desk.round_id,
         "A0003",
@@ -395,7 +395,7 @@ def test_official_entry_3_resolves_mismatch_and_audits_without_choices(desk):
     assert ballot_choices() == [sorted([desk.ids[0], desk.ids[1]])]
     paper = db.session.scalars(select(PaperBallot)).one()
     assert (paper.state, paper.resolved_by_id) == ("counted", desk.official.id)
-    assert station_desk.mismatched_papers(desk.official, desk.round_id) == []
+    assert paper_ballots.mismatched_papers(desk.official, desk.round_id) == []
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "paper.reconciled")
     ).one()
@@ -414,7 +414,7 @@ def test_official_entry_3_as_invalid_counts_no_ballot(desk):
     desk.enter(desk.staff_a, "A0004", [desk.ids[0]])
     desk.enter(desk.staff_b, "A0004", invalid=True)
 
-    outcome = station_desk.resolve_paper(
+    outcome = paper_ballots.resolve_paper(
         desk.official,
         desk.round_id,
         "A0004",
@@ -431,15 +431,15 @@ def test_official_entry_3_as_invalid_counts_no_ballot(desk):
 def test_resolve_needs_a_note_and_a_mismatched_paper(desk):
     desk.enter(desk.staff_a, "A0005", [desk.ids[0]])
     with pytest.raises(InvalidInput) as exc:
-        station_desk.resolve_paper(desk.official, desk.round_id, "A0005", [desk.ids[0]], note=" ")
+        paper_ballots.resolve_paper(desk.official, desk.round_id, "A0005", [desk.ids[0]], note=" ")
     assert exc.value.code == "paper_note_required"
     with pytest.raises(Conflict) as exc2:
-        station_desk.resolve_paper(
+        paper_ballots.resolve_paper(
             desk.official, desk.round_id, "A0005", [desk.ids[0]], note="核对", now=desk.now
         )
     assert exc2.value.code == "paper_not_in_reconciliation"
     with pytest.raises(NotPermitted):
-        station_desk.resolve_paper(
+        paper_ballots.resolve_paper(
             desk.staff_c, desk.round_id, "A0005", [desk.ids[0]], note="核对", now=desk.now
         )
 
@@ -513,7 +513,7 @@ def test_entering_after_round_closed_refused(desk):
 def test_entering_after_window_before_close_allowed(desk):
     later = desk.now + timedelta(days=20)  # the window has ended; the box is being counted
 
-    outcome = station_desk.enter_paper(
+    outcome = paper_ballots.enter_paper(
         desk.staff_a, desk.round_id, "E0002", [desk.ids[0]], now=later
     )
 
@@ -623,7 +623,7 @@ def test_two_second_entries_racing_count_one_ballot(app, desk):
     def enterer(staff_id: int) -> Callable[[], str]:
         def call() -> str:
             actor = db.session.get(StaffUser, staff_id)
-            return station_desk.enter_paper(actor, round_id, "G0001", [choice], now=now)
+            return paper_ballots.enter_paper(actor, round_id, "G0001", [choice], now=now)
 
         return call
 
@@ -642,7 +642,7 @@ def test_two_first_entries_racing_on_a_new_serial_count_once(app, desk):
     def enterer(staff_id: int) -> Callable[[], str]:
         def call() -> str:
             actor = db.session.get(StaffUser, staff_id)
-            return station_desk.enter_paper(actor, round_id, "H0001", [choice], now=now)
+            return paper_ballots.enter_paper(actor, round_id, "H0001", [choice], now=now)
 
         return call
 
@@ -683,7 +683,7 @@ def test_stats_invariant_holds_after_mixed_scenario(desk):
     desk.enter(desk.staff_b, "P3", [desk.ids[3]])
     desk.enter(desk.staff_c, "P4", [desk.ids[4]])
 
-    stats = station_desk.round_stats(desk.round_id)
+    stats = paper_ballots.round_stats(desk.round_id)
 
     assert stats.by_channel == {"code": 2, "sms": 0, "station": 4}
     assert stats.assisted == 2
@@ -694,15 +694,14 @@ def test_stats_invariant_holds_after_mixed_scenario(desk):
     assert stats.holds
 
     # Resolving the mismatch and the second entry keep it; an unentered paper shows as a gap.
-    station_desk.resolve_paper(
+    paper_ballots.resolve_paper(
         desk.official, desk.round_id, "P3", [desk.ids[2]], note="核对原件", now=desk.now
     )
     desk.enter(desk.staff_a, "P4", [desk.ids[4]])
-    assert station_desk.round_stats(desk.round_id).holds
+    assert paper_ballots.round_stats(desk.round_id).holds
     extra, _ = desk.resident()
     station_desk.check_in(desk.staff_a, desk.round_id, extra.id, now=desk.now)
-    after = station_desk.round_stats(desk.round_id)
+    after = paper_ballots.round_stats(desk.round_id)
     assert (after.gap, after.holds) == (1, False)
     assert after.papers == {"pending": 0, "mismatch": 0, "counted": 3, "invalid": 1}
-    assert station_desk.paper_counts_for_close(desk.round_id) == (1, 0)
     assert sum(n for _, n in after.entries_by_staff) == 9  # 8 by staff, 1 by the official

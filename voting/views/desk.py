@@ -35,7 +35,7 @@ from ..domain.errors import (
 from ..domain.staff import Role
 from ..extensions import limiter
 from ..forms_desk import CheckInForm, IdLookupForm, PaperEntryForm, ReconcileForm
-from ..services import station_desk
+from ..services import paper_ballots, station_desk
 from ..services.rounds import load_round
 from .decorators import role_required
 from .messages import CHANNELS, describe
@@ -65,9 +65,9 @@ def _outcome_sentence(outcome: str, serial: str, *, reconciled: bool = False) ->
 
 
 @bp.app_template_global("desk_stats")
-def desk_stats(round_id: int) -> station_desk.DeskStats:
+def desk_stats(round_id: int) -> paper_ballots.DeskStats:
     """Station-channel statistics for the official's round page."""
-    return station_desk.round_stats(round_id)
+    return paper_ballots.round_stats(round_id)
 
 
 @bp.after_request
@@ -208,8 +208,8 @@ def paper(round_id: int):  # type: ignore[no-untyped-def]
     error = None
     if form.validate_on_submit():
         try:
-            serial = station_desk.normalize_serial(form.serial.data or "")
-            outcome = station_desk.enter_paper(
+            serial = paper_ballots.normalize_serial(form.serial.data or "")
+            outcome = paper_ballots.enter_paper(
                 current_user,
                 round_id,
                 serial,
@@ -233,7 +233,7 @@ def paper(round_id: int):  # type: ignore[no-untyped-def]
 @role_required(Role.OFFICIAL)
 def reconcile_list(round_id: int):  # type: ignore[no-untyped-def]
     rnd = _desk_round(round_id)
-    serials = station_desk.mismatched_papers(current_user, round_id)
+    serials = paper_ballots.mismatched_papers(current_user, round_id)
     done = get_flashed_messages(category_filter=["desk"])
     return render_template("desk/reconcile_list.html", round=rnd, serials=serials, done=done)
 
@@ -242,15 +242,15 @@ def reconcile_list(round_id: int):  # type: ignore[no-untyped-def]
 @role_required(Role.OFFICIAL)
 def reconcile(round_id: int, serial: str):  # type: ignore[no-untyped-def]
     rnd = _desk_round(round_id)
-    serial = station_desk.normalize_serial(serial)
-    readings = station_desk.paper_readings(current_user, round_id, serial)
+    serial = paper_ballots.normalize_serial(serial)
+    readings = paper_ballots.paper_readings(current_user, round_id, serial)
     form = ReconcileForm()
     choices = _candidate_choices(round_id)
     form.choices.choices = choices
     error = None
     if form.validate_on_submit():
         try:
-            outcome = station_desk.resolve_paper(
+            outcome = paper_ballots.resolve_paper(
                 current_user,
                 round_id,
                 serial,
