@@ -152,6 +152,31 @@ def test_check_in_records_station_participation_with_assistance(desk):
     assert count(Ballot) == 0  # the paper is entered later, apart from the check-in
 
 
+def test_check_in_and_lookup_are_on_the_audit_chain_without_the_resident(desk):
+    resident, number = desk.resident()
+    station_desk.find_resident(
+        desk.staff_a, desk.round_id, number, pepper=TEST_PEPPER.encode(), now=desk.now
+    )
+    station_desk.check_in(
+        desk.staff_a,
+        desk.round_id,
+        resident.id,
+        assisted_by="王芳",
+        assist_reason="视力不便",
+        now=desk.now,
+    )
+    events = db.session.execute(
+        select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.payload)
+        .where(AuditEvent.action.like("desk.%"))
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [(a, who) for a, who, _ in events] == [
+        ("desk.roll_lookup", desk.staff_a.id),
+        ("desk.checked_in", desk.staff_a.id),
+    ]
+    assert [p for _, _, p in events] == ['{"found":true}', '{"assisted":true}']
+
+
 def test_check_in_without_assistance_stores_empty_helper(desk):
     resident, _ = desk.resident()
 
@@ -376,9 +401,9 @@ def test_same_staff_cannot_make_both_entries(desk):
 
 
 def test_official_entry_3_resolves_mismatch_and_audits_without_choices(desk):
-    events_before = count(AuditEvent)
     resident, _ = desk.resident()
     station_desk.check_in(desk.staff_a, desk.round_id, resident.id, now=desk.now)
+    events_before = count(AuditEvent)  # paper entries write no event; the decision does
     desk.enter(desk.staff_a, "A0003", [desk.ids[0], desk.ids[1]])
     desk.enter(desk.staff_b, "A0003", [desk.ids[0]])
 

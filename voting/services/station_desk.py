@@ -35,7 +35,8 @@ from ..models import (
     StaffUser,
     VotingRound,
 )
-from ._tx import begin_write, utcnow
+from . import audit
+from ._tx import begin_write, commit, utcnow
 from .voting import (
     add_participation,
     previous_participation,
@@ -175,9 +176,18 @@ def find_resident(
             Community.street_id == actor.street_id,
         )
     )
-    if resident is None:
+    card = _card(rnd, resident, now or utcnow()) if resident else None
+    _audit_lookup(actor, round_id, found=card is not None, now=now or utcnow())
+    if card is None:
         raise InvalidInput("desk_not_on_roll")
-    return _card(rnd, resident, now or utcnow())
+    return card
+
+
+def _audit_lookup(actor: StaffUser, round_id: int, *, found: bool, now: datetime) -> None:
+    """Every look-up in the roll is a staff action on the audit chain (never the resident)."""
+    begin_write()
+    audit.record(actor, "desk.roll_lookup", ("round", round_id), {"found": found}, now=now)
+    commit()
 
 
 def resident_card(
@@ -268,6 +278,11 @@ def check_in(
             checked_in_by_id=actor.id,
             assisted_by=helper,
             assist_reason=reason,
+        )
+        # The staff member's act is on the chain; the resident is not (the participation row
+        # already says who voted, and nothing here points to a paper).
+        audit.record(
+            actor, "desk.checked_in", ("round", round_id), {"assisted": bool(helper)}, now=now
         )
         db.session.commit()
     except IntegrityError:
