@@ -138,7 +138,8 @@ def _already_voted(err: AlreadyVoted) -> Page:
     session.pop(PHONE_KEY, None)
     channel = CHANNELS.get(err.params.get("channel", ""), "")
     return render_template(
-        "vote/phone_already_voted.html",
+        "vote/already_voted.html",
+        by_phone=True,
         voted_at=err.params.get("voted_at"),
         channel=channel,
         stations=_stations(),
