@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import codes, lifecycle
@@ -155,31 +155,52 @@ def cast_ballot(
     return receipt
 
 
+# The cast path's statements, built once: constructing a statement costs more than running
+# it on this path (measured), and the parameters are bound at execution.
+_ROUNDS = VotingRound.__table__
+_ROUND_ROW = select(
+    _ROUNDS.c.status,
+    _ROUNDS.c.opens_at,
+    _ROUNDS.c.closes_at,
+    _ROUNDS.c.min_choices,
+    _ROUNDS.c.max_choices,
+    _ROUNDS.c.budget_yuan,
+).where(_ROUNDS.c.id == bindparam("round_id"))
+_ROUND_ROW_SHARED = _ROUND_ROW.with_for_update(read=True)
+_CANDIDATE_REFS = (
+    select(RoundCandidate.candidate_id, Candidate.cost_yuan, RoundCandidate.position)
+    .join(Candidate, Candidate.id == RoundCandidate.candidate_id)
+    .where(RoundCandidate.round_id == bindparam("round_id"))
+)
+_CODES = VotingCode.__table__
+_CLAIM_CODE = (
+    _CODES.update()
+    .where(
+        _CODES.c.id == bindparam("b_code_id"),
+        _CODES.c.round_id == bindparam("b_round_id"),
+        _CODES.c.used_at.is_(None),
+        _CODES.c.resident_id.in_(select(Resident.id).where(Resident.status == "active")),
+    )
+    .values(used_at=bindparam("b_minute"))
+    .returning(_CODES.c.resident_id)
+)
+_INSERT_PARTICIPATION = Participation.__table__.insert()
+_INSERT_BALLOT = Ballot.__table__.insert()
+_INSERT_CHOICE = BallotChoice.__table__.insert()
+
+
 def _round_row(round_id: int) -> Any:
     """The round's status, window and rule, under a lock close must wait for (PostgreSQL)."""
-    table = VotingRound.__table__
-    query = select(
-        table.c.status,
-        table.c.opens_at,
-        table.c.closes_at,
-        table.c.min_choices,
-        table.c.max_choices,
-        table.c.budget_yuan,
-    ).where(table.c.id == round_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
-    row = db.session.execute(query).first()
+    shared = db.session.get_bind().dialect.name == "postgresql"
+    query = _ROUND_ROW_SHARED if shared else _ROUND_ROW
+    row = db.session.execute(query, {"round_id": round_id}).first()
     if row is None:
         raise InvalidCode("code_unknown")
     return row
 
 
 def _candidate_refs(round_id: int) -> dict[int, CandidateRef]:
-    rows = db.session.execute(
-        select(RoundCandidate.candidate_id, Candidate.cost_yuan, RoundCandidate.position)
-        .join(Candidate, Candidate.id == RoundCandidate.candidate_id)
-        .where(RoundCandidate.round_id == round_id)
-    ).all()
+    rows = db.session.execute(_CANDIDATE_REFS, {"round_id": round_id}).all()
     return {cid: CandidateRef(cid, cost, position) for cid, cost, position in rows}
 
 
@@ -205,20 +226,8 @@ def _resident_of(credential: Credential) -> int | None:
 def _claim(credential: Credential, now: datetime, minute: datetime) -> int:
     """The resident behind the credential, consuming a voting code; AlreadyVoted if spent."""
     if credential.kind == "code":
-        codes_table = VotingCode.__table__
-        resident_id = db.session.execute(
-            codes_table.update()
-            .where(
-                codes_table.c.id == credential.id,
-                codes_table.c.round_id == credential.round_id,
-                codes_table.c.used_at.is_(None),
-                codes_table.c.resident_id.in_(
-                    select(Resident.id).where(Resident.status == "active")
-                ),
-            )
-            .values(used_at=minute)
-            .returning(codes_table.c.resident_id)
-        ).scalar()
+        params = {"b_code_id": credential.id, "b_round_id": credential.round_id, "b_minute": minute}
+        resident_id = db.session.execute(_CLAIM_CODE, params).scalar()
     else:
         resident_id = db.session.scalar(
             select(OtpChallenge.resident_id).where(
@@ -237,12 +246,17 @@ def add_participation(
     round_id: int, resident_id: int, channel: str, now: datetime, **extra: object
 ) -> None:
     """Record who took part (UNIQUE per round and resident; in the caller's transaction)."""
-    values = {"assisted_by": "", "assist_reason": "", "checked_in_by_id": None, **extra}
-    db.session.execute(
-        Participation.__table__.insert().values(
-            round_id=round_id, resident_id=resident_id, channel=channel, voted_at=now, **values
-        )
-    )
+    row = {
+        "round_id": round_id,
+        "resident_id": resident_id,
+        "channel": channel,
+        "voted_at": now,
+        "assisted_by": "",
+        "assist_reason": "",
+        "checked_in_by_id": None,
+        **extra,
+    }
+    db.session.execute(_INSERT_PARTICIPATION, row)
 
 
 def add_ballot(round_id: int, chosen: frozenset[int], rng: random.Random | None) -> str:
@@ -251,16 +265,18 @@ def add_ballot(round_id: int, chosen: frozenset[int], rng: random.Random | None)
     receipt = codes.generate_receipt(rng)
     ballot_id = random_id()
     db.session.execute(
-        Ballot.__table__.insert().values(
-            id=ballot_id,
-            round_id=round_id,
-            receipt_hash=codes.receipt_hash(receipt),
-            receipt_hint=receipt[:8],
-        )
+        _INSERT_BALLOT,
+        {
+            "id": ballot_id,
+            "round_id": round_id,
+            "receipt_hash": codes.receipt_hash(receipt),
+            "receipt_hint": receipt[:8],
+            "batch_no": None,
+        },
     )
     if chosen:
         db.session.execute(
-            BallotChoice.__table__.insert(),
+            _INSERT_CHOICE,
             [{"ballot_id": ballot_id, "round_id": round_id, "candidate_id": c} for c in chosen],
         )
     return receipt
