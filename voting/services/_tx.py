@@ -34,7 +34,3 @@ def commit() -> None:
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict("concurrent_change") from exc
-
-
-def get_or_404(model: type, ident: object) -> object:
-    return db.get_or_404(model, ident)

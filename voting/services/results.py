@@ -16,7 +16,8 @@ from ..domain.lifecycle import RoundStatus
 from ..extensions import db
 from ..models import Resident, RoundCandidate, RoundCommunity, VotingRound
 from . import audit
-from .rounds import count_round, load_round, turnout
+from ._tx import begin_write, commit
+from .rounds import count_round, load_round
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,6 @@ def tally_csv(round_id: int, *, actor_name: str, now: datetime) -> Iterator[str]
 
 def record_export(actor, round_id: int, *, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """Put the export in the audit chain (its own small unit of work)."""
-    from ._tx import begin_write, commit
-
     begin_write()
     audit.record(actor, "tally.exported", ("round", round_id), {"format": "csv"}, now=now)
     commit()
-
-
-def public_turnout(round_id: int) -> int:
-    return turnout(round_id)

@@ -27,7 +27,6 @@ from ..models import (
     RoundCandidate,
     RoundCommunity,
     StaffUser,
-    Station,
     VotingRound,
 )
 from . import audit, sealing
@@ -325,18 +324,3 @@ def public_rounds() -> list[VotingRound]:
             .order_by(VotingRound.id.desc())
         )
     )
-
-
-def turnout(round_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Participation)
-            .where(Participation.round_id == round_id)
-        )
-        or 0
-    )
-
-
-def candidate_station(candidate_id: int) -> Station:
-    return db.get_or_404(Candidate, candidate_id).station
