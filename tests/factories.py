@@ -11,6 +11,7 @@ from functools import cache
 from werkzeug.security import generate_password_hash
 
 from voting.domain import identity
+from voting.domain.ballots import BallotKind
 from voting.domain.identity import id_check_char
 from voting.domain.staff import IdeaSource, Role
 from voting.domain.tally import OutcomeRule
@@ -159,6 +160,9 @@ class World:
             "running_results_public": False,
         }
         values.update(overrides)
+        if values["budget_yuan"] is not None and "ballot_kind" not in overrides:
+            # As the migration did for rounds made before ballot kinds: a budget limits ballots.
+            values["ballot_kind"] = BallotKind.KNAPSACK
         return rounds.RoundInput(**values)  # type: ignore[arg-type]
 
     def open_round(self, now: datetime, **overrides: object) -> int:

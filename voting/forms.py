@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +22,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .domain.ballots import BallotKind
+from .domain.errors import BallotRuleViolation
 from .domain.staff import IdeaSource
 from .domain.tally import OutcomeRule
 
@@ -104,6 +108,22 @@ class RoundForm(FlaskForm):
     budget_yuan = IntegerField(
         _l("预算上限（元，可不填）"), validators=[Optional(), NumberRange(1, 10**11)]
     )
+    ballot_kind = RadioField(
+        _l("选票形式"),
+        choices=[
+            SelectChoice(BallotKind.APPROVAL.value, _l("勾选：在可选范围内勾选支持的项目")),
+            SelectChoice(BallotKind.KNAPSACK.value, _l("预算内选择：所选项目合计不超过预算")),
+            SelectChoice(BallotKind.CUMULATIVE.value, _l("积分：把总分分配给支持的项目")),
+        ],
+        default=BallotKind.APPROVAL.value,
+    )
+    points_total = IntegerField(
+        _l("每票总分（仅积分选票）"), validators=[Optional(), NumberRange(1, 1000)]
+    )
+    min_spend_percent = IntegerField(
+        _l("至少用掉预算的百分比（仅预算内选择，可不填）"),
+        validators=[Optional(), NumberRange(1, 100)],
+    )
     seats = IntegerField(
         _l("议事会将票选的项目数"), validators=[InputRequired(REQUIRED), NumberRange(1, 100)]
     )
@@ -112,6 +132,12 @@ class RoundForm(FlaskForm):
         choices=[
             SelectChoice(OutcomeRule.TOP_N.value, _l("按得票取前 N 项")),
             SelectChoice(OutcomeRule.GREEDY.value, _l("按得票在预算内依次入选")),
+            SelectChoice(OutcomeRule.MES.value, _l("平均分配法（MES，按成本满意度）")),
+            SelectChoice(OutcomeRule.MES_GREEDY.value, _l("平均分配法，余款按得票依次补选")),
+            SelectChoice(OutcomeRule.MES_ADD1.value, _l("平均分配法，逐元提高每人预算（Add1）")),
+            SelectChoice(
+                OutcomeRule.MES_ADD1_GREEDY.value, _l("平均分配法（Add1），余款按得票依次补选")
+            ),
         ],
         default=OutcomeRule.TOP_N.value,
     )
@@ -126,6 +152,24 @@ class CloseForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField(_l("投票码"), validators=[DataRequired(_l("请输入投票码")), Length(max=40)])
+
+
+POINTS_PREFIX = "points-"
+
+
+def submitted_points(formdata: Mapping[str, str]) -> dict[int, int]:
+    """The points typed on a cumulative ballot (fields ``points-<candidate id>``); an empty
+    field is 0. Empty when the ballot has no points fields (a crossed ballot)."""
+    points: dict[int, int] = {}
+    for name, raw in formdata.items():
+        if not name.startswith(POINTS_PREFIX):
+            continue
+        cid, value = name.removeprefix(POINTS_PREFIX), raw.strip() or "0"
+        if not (cid.isdigit() and value.isdigit() and len(value) <= 4):
+            raise BallotRuleViolation("points_not_number")
+        if int(value):
+            points[int(cid)] = int(value)
+    return points
 
 
 class BallotForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, abort, current_app, request, session
@@ -99,7 +99,8 @@ class VoterSession:
     """What the resident's browser holds between proving eligibility and the receipt."""
 
     credential: Credential
-    choices: tuple[int, ...] = ()
+    # Candidate id → points (1 each on a crossed ballot), as checked on the ballot page.
+    choices: dict[int, int] = field(default_factory=dict)
 
 
 def start_voter_session(credential: Credential) -> None:
@@ -125,7 +126,7 @@ def current_voter(round_id: int | None = None) -> VoterSession | None:
     data["t"] = int(time.time())
     session.modified = True
     credential = Credential(data["r"], data["k"], data["i"])
-    return VoterSession(credential, tuple(data.get("ch", ())))
+    return VoterSession(credential, {int(c): int(p) for c, p in data.get("ch", ())})
 
 
 def _expired(data: dict[str, int]) -> bool:
@@ -138,10 +139,10 @@ def voter_session_expired() -> bool:
     return bool(data) and _expired(data)
 
 
-def remember_choices(choices: tuple[int, ...]) -> None:
+def remember_choices(choices: dict[int, int]) -> None:
     data = session.get(VOTER_KEY)
     if data:
-        data["ch"] = list(choices)
+        data["ch"] = [[c, p] for c, p in sorted(choices.items())]
         session.modified = True
 
 

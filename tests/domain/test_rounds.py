@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voting.domain.ballots import BallotRule
+from voting.domain.ballots import BallotKind, BallotRule
 from voting.domain.errors import InvalidInput
 from voting.domain.rounds import RoundDefinition, definition_problems, ensure_can_open
 from voting.domain.tally import OutcomeRule
@@ -19,9 +19,14 @@ def definition(
     outcome: OutcomeRule = OutcomeRule.TOP_N,
     seats: int = 3,
     costs: tuple[int, ...] = COSTS,
+    kind: BallotKind | None = None,
+    points: int | None = None,
+    min_spend: int | None = None,
 ) -> RoundDefinition:
+    # A budget makes a knapsack ballot unless the test says otherwise.
+    kind = kind or (BallotKind.KNAPSACK if budget is not None else BallotKind.APPROVAL)
     return RoundDefinition(
-        rule=BallotRule(min_choices, max_choices, budget),
+        rule=BallotRule(min_choices, max_choices, budget, kind, points, min_spend),
         outcome=outcome,
         seats=seats,
         candidate_costs=costs,
@@ -39,6 +44,12 @@ def definition(
         definition(outcome=OutcomeRule.GREEDY, budget=100),
         definition(min_choices=2, budget=30),  # the two cheapest exactly fill the budget
         definition(min_choices=1, budget=10),  # the cheapest alone exactly fills it
+        # an approval ballot is not limited by the outcome's budget
+        definition(min_choices=2, budget=5, kind=BallotKind.APPROVAL),
+        definition(outcome=OutcomeRule.MES, budget=100, kind=BallotKind.APPROVAL),
+        definition(outcome=OutcomeRule.MES_ADD1_GREEDY, budget=100),
+        definition(kind=BallotKind.CUMULATIVE, points=5),
+        definition(max_choices=3, budget=200, min_spend=80),  # 80+50+30 = 160 ≥ 160
     ],
 )
 def test_definition_problems_valid_definition_empty(valid):

@@ -224,7 +224,84 @@ def test_tally_no_candidates_empty_rows():
 
 
 def test_outcome_rule_values_stable():
-    assert [rule.value for rule in OutcomeRule] == ["top_n", "greedy"]
+    # Stored in voting_round.outcome_rule and named in the migration's CHECK constraint.
+    assert [rule.value for rule in OutcomeRule] == [
+        "top_n",
+        "greedy",
+        "mes",
+        "mes_greedy",
+        "mes_add1",
+        "mes_add1_greedy",
+    ]
+
+
+# Six residents want A and B (50 each), four want C (40); budget 100, so 10 each.
+PROPORTIONAL = [ref(1, 50), ref(2, 50), ref(3, 40)]
+PROPORTIONAL_COUNTS = {1: 6, 2: 6, 3: 4}
+PROPORTIONAL_GROUPS = [(frozenset({1, 2}), 6), (frozenset({3}), 4)]
+
+
+def proportional(rule: OutcomeRule, seats: int = 3) -> frozenset[int]:
+    return tally(
+        PROPORTIONAL,
+        PROPORTIONAL_COUNTS,
+        ballots=10,
+        rule=rule,
+        seats=seats,
+        budget=100,
+        groups=PROPORTIONAL_GROUPS,
+    ).selected_ids
+
+
+def test_greedy_gives_the_majority_everything():
+    assert proportional(OutcomeRule.GREEDY) == {1, 2}
+
+
+def test_mes_gives_the_minority_its_share():
+    # A: six pay 8.33 each; then the six hold 1.67 each and cannot pay for B; the four pay
+    # 10 each for C. A before B on the street tie-break (same votes and cost, position).
+    assert proportional(OutcomeRule.MES) == {1, 3}
+    assert proportional(OutcomeRule.MES_GREEDY) == {1, 3}  # 10 left: nothing fits
+    assert proportional(OutcomeRule.MES_ADD1) == {1, 3}
+    assert proportional(OutcomeRule.MES_ADD1_GREEDY) == {1, 3}
+
+
+def test_mes_selection_is_cut_at_the_seats_in_mes_order():
+    assert proportional(OutcomeRule.MES, seats=1) == {1}
+
+
+def test_mes_tie_follows_the_street_ranking():
+    # B is cheaper than A at the same support: B wins the tie, as in the ranking.
+    candidates = [ref(1, 50), ref(2, 40)]
+    result = tally(
+        candidates,
+        {1: 5, 2: 5},
+        ballots=5,
+        rule=OutcomeRule.MES,
+        seats=2,
+        budget=50,
+        groups=[(frozenset({1, 2}), 5)],
+    )
+    assert result.selected_ids == {2}
+
+
+def test_mes_without_ballots_or_budget_refused():
+    with pytest.raises(InvalidInput) as exc:
+        tally(
+            PROPORTIONAL, PROPORTIONAL_COUNTS, ballots=10, rule=OutcomeRule.MES, seats=2, budget=100
+        )
+    assert exc.value.code == "mes_needs_ballots"
+    with pytest.raises(InvalidInput) as exc:
+        tally(
+            PROPORTIONAL,
+            PROPORTIONAL_COUNTS,
+            ballots=10,
+            rule=OutcomeRule.MES,
+            seats=2,
+            budget=None,
+            groups=PROPORTIONAL_GROUPS,
+        )
+    assert exc.value.code == "greedy_needs_budget"
 
 
 # --- properties over random elections --------------------------------------------------

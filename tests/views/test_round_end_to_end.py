@@ -75,7 +75,7 @@ def vote(browser: Browser, round_id: int, code: str, choices: list[int], *, type
     assert redirected_to(entered, f"/vote/{round_id}/ballot")
     ballot = browser.get(f"/vote/{round_id}/ballot")
     assert ballot.status_code == 200
-    assert "可选 1 至 2 项。" in text_of(ballot)
+    assert "可选 1 至 2 个项目。" in text_of(ballot)
     chosen = submit(browser, f"/vote/{round_id}/ballot", {"choices": [str(c) for c in choices]})
     assert redirected_to(chosen, f"/vote/{round_id}/review")
     review = browser.get(f"/vote/{round_id}/review")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,9 +72,18 @@ def first_break(records: Iterable[AuditRecord]) -> int | None:
     return None
 
 
-def ballot_leaf(receipt_hash: str, choices: Iterable[int]) -> str:
-    """The hashed form of one ballot in a sealed batch: its receipt hash and sorted choices."""
-    body = receipt_hash + ":" + ",".join(str(c) for c in sorted(choices))
+def ballot_leaf(receipt_hash: str, choices: Iterable[int] | Mapping[int, int]) -> str:
+    """The hashed form of one ballot in a sealed batch: its receipt hash and sorted choices.
+
+    A choice is written ``id``, or ``id*points`` when a cumulative ballot gives it more than
+    one point.
+    """
+    points = choices if isinstance(choices, Mapping) else dict.fromkeys(choices, 1)
+    body = (
+        receipt_hash
+        + ":"
+        + ",".join(str(c) if points[c] == 1 else f"{c}*{points[c]}" for c in sorted(points))
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 

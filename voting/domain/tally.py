@@ -14,6 +14,14 @@ Outcome rules:
   is left of the budget; one that does not fit is skipped and the next one tried; stop
   when N candidates are taken (CONSUL's and Stanford PB's greedy, with the seat cap the
   council works to).
+* ``mes``, ``mes_greedy``, ``mes_add1``, ``mes_add1_greedy`` — the Method of Equal Shares
+  with cost satisfaction and its completions (``outcomes``), over the ballots' approval sets
+  (a cumulative ballot approves the candidates it gives points to). Ties go by the ranking
+  above, so the street's tie-break holds for every rule. The selection, in MES' order, is
+  cut at N candidates like greedy's.
+
+Votes are points: one per candidate named on an approval or knapsack ballot, the points
+given on a cumulative ballot.
 
 The result is advice to the residents' council, which decides.
 """
@@ -24,7 +32,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 
+from . import outcomes
 from .ballots import CandidateRef
 from .errors import InvalidInput
 
@@ -32,6 +42,30 @@ from .errors import InvalidInput
 class OutcomeRule(StrEnum):
     TOP_N = "top_n"
     GREEDY = "greedy"
+    MES = "mes"
+    MES_GREEDY = "mes_greedy"
+    MES_ADD1 = "mes_add1"
+    MES_ADD1_GREEDY = "mes_add1_greedy"
+
+    @property
+    def needs_budget(self) -> bool:
+        return self is not OutcomeRule.TOP_N
+
+    @property
+    def needs_ballots(self) -> bool:
+        """Whether the rule reads the ballots' approval sets, not only the counts."""
+        return self.value.startswith("mes")
+
+
+_MES_RULES = {
+    OutcomeRule.MES: outcomes.mes,
+    OutcomeRule.MES_GREEDY: outcomes.mes_then_greedy,
+    OutcomeRule.MES_ADD1: outcomes.mes_add1,
+    OutcomeRule.MES_ADD1_GREEDY: outcomes.mes_add1_then_greedy,
+}
+
+# Identical approval sets with how many ballots cast them.
+ApprovalGroups = Sequence[tuple[frozenset[int], int]]
 
 
 @dataclass(frozen=True)
@@ -96,6 +130,37 @@ def select_greedy(
     return chosen
 
 
+def select_mes(
+    rule: OutcomeRule, ordered: Sequence[CandidateRef], budget: int, groups: ApprovalGroups
+) -> tuple[int, ...]:
+    """An equal-shares rule's selection, in selection order; ties by the street ranking."""
+    profile = outcomes.Profile(
+        {c.id: Fraction(c.cost) for c in ordered},
+        Fraction(budget),
+        tuple((frozenset(ids), n) for ids, n in groups if n),
+        sum(n for _, n in groups),
+    )
+    return _MES_RULES[rule](profile, [c.id for c in ordered]).selected
+
+
+def _select(
+    rule: OutcomeRule,
+    ordered: Sequence[CandidateRef],
+    seats: int,
+    budget: int | None,
+    groups: ApprovalGroups | None,
+) -> Sequence[int]:
+    if rule is OutcomeRule.TOP_N:
+        return select_top_n(ordered, seats)
+    if budget is None:
+        raise InvalidInput("greedy_needs_budget")
+    if rule is OutcomeRule.GREEDY:
+        return select_greedy(ordered, budget, seats)
+    if groups is None:
+        raise InvalidInput("mes_needs_ballots")
+    return select_mes(rule, ordered, budget, groups)[:seats]
+
+
 def tally(
     candidates: Sequence[CandidateRef],
     counts: Mapping[int, int],
@@ -104,15 +169,14 @@ def tally(
     rule: OutcomeRule,
     seats: int,
     budget: int | None,
+    groups: ApprovalGroups | None = None,
 ) -> TallyResult:
-    """Rank the candidates and mark the rule's advisory selection."""
+    """Rank the candidates and mark the rule's advisory selection.
+
+    The MES rules need ``groups``, the ballots' approval sets.
+    """
     ordered = rank(candidates, counts)
-    if rule is OutcomeRule.GREEDY:
-        if budget is None:
-            raise InvalidInput("greedy_needs_budget")
-        selected = set(select_greedy(ordered, budget, seats))
-    else:
-        selected = set(select_top_n(ordered, seats))
+    selected = set(_select(rule, ordered, seats, budget, groups))
     rows = []
     for index, candidate in enumerate(ordered):
         votes = counts.get(candidate.id, 0)

@@ -120,12 +120,15 @@ class BallotChoice(db.Model):
             ["round_candidate.round_id", "round_candidate.candidate_id"],
         ),
         Index("ix_ballot_choice_round_candidate", "round_id", "candidate_id"),
+        CheckConstraint("points >= 1", name="points_positive"),
         {"sqlite_with_rowid": False},
     )
 
     ballot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     candidate_id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int]
+    # 1 on approval and knapsack ballots; the points given on a cumulative ballot.
+    points: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 PAPER_STATES = ("pending", "mismatch", "counted", "invalid")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..domain.ballots import BallotRule, CandidateRef
+from ..domain.ballots import BallotKind, BallotRule, CandidateRef
 from ..domain.lifecycle import RoundStatus
 from ..domain.tally import OutcomeRule
 from ..extensions import db
@@ -21,12 +21,30 @@ class VotingRound(db.Model):
     __table_args__ = (
         enum_check("status", RoundStatus, "status"),
         enum_check("outcome_rule", OutcomeRule, "outcome_rule"),
+        enum_check("ballot_kind", BallotKind, "ballot_kind"),
         CheckConstraint("closes_at > opens_at", name="window_order"),
         CheckConstraint("min_choices >= 1 AND min_choices <= max_choices", name="choices_range"),
         CheckConstraint("seats >= 1", name="seats_positive"),
         CheckConstraint("budget_yuan IS NULL OR budget_yuan > 0", name="budget_positive"),
         CheckConstraint(
-            "outcome_rule <> 'greedy' OR budget_yuan IS NOT NULL", name="greedy_needs_budget"
+            "outcome_rule = 'top_n' OR budget_yuan IS NOT NULL", name="greedy_needs_budget"
+        ),
+        CheckConstraint(
+            "ballot_kind <> 'knapsack' OR budget_yuan IS NOT NULL", name="knapsack_needs_budget"
+        ),
+        CheckConstraint(
+            "(ballot_kind = 'cumulative') = (points_total IS NOT NULL)"
+            " AND (points_total IS NULL OR points_total >= min_choices)",
+            name="points_iff_cumulative",
+        ),
+        CheckConstraint(
+            "min_spend_percent IS NULL OR (ballot_kind = 'knapsack'"
+            " AND min_spend_percent >= 1 AND min_spend_percent <= 100)",
+            name="min_spend_knapsack",
+        ),
+        CheckConstraint(
+            "(tally_digest IS NULL) OR (status IN ('closed', 'finalized'))",
+            name="digest_after_close",
         ),
         # The lifecycle timestamps follow the status, one way.
         CheckConstraint("(status = 'draft') = (opened_at IS NULL)", name="opened_iff_not_draft"),
@@ -46,10 +64,19 @@ class VotingRound(db.Model):
     min_choices: Mapped[int] = mapped_column(default=1)
     max_choices: Mapped[int]
     budget_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    ballot_kind: Mapped[str] = mapped_column(
+        enum_column(BallotKind), default=BallotKind.APPROVAL.value, server_default="approval"
+    )
+    points_total: Mapped[int | None]
+    min_spend_percent: Mapped[int | None]
     seats: Mapped[int]
     outcome_rule: Mapped[str] = mapped_column(enum_column(OutcomeRule))
     running_results_public: Mapped[bool] = mapped_column(default=False)
     ballot_count: Mapped[int | None]
+    # SHA-256 over the canonical ballots and counts, sealed at close (services.tally_digest).
+    tally_digest: Mapped[str | None] = mapped_column(String(64))
+    # A round replayed from a Pabulib file keeps the file's META section (JSON), else "".
+    pb_meta: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -72,7 +99,14 @@ class VotingRound(db.Model):
 
     @property
     def ballot_rule(self) -> BallotRule:
-        return BallotRule(self.min_choices, self.max_choices, self.budget_yuan)
+        return BallotRule.of(
+            self.min_choices,
+            self.max_choices,
+            self.budget_yuan,
+            self.ballot_kind,
+            self.points_total,
+            self.min_spend_percent,
+        )
 
 
 class RoundCommunity(db.Model):
@@ -90,6 +124,7 @@ class RoundCandidate(db.Model):
     __tablename__ = "round_candidate"
     __table_args__ = (
         UniqueConstraint("round_id", "position"),
+        UniqueConstraint("round_id", "external_id"),
         CheckConstraint("position >= 1", name="position_positive"),
         CheckConstraint("public_votes IS NULL OR public_votes >= 0", name="votes_nonnegative"),
         CheckConstraint("council_votes IS NULL OR council_votes >= 0", name="council_nonnegative"),
@@ -98,6 +133,8 @@ class RoundCandidate(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id"), primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"), primary_key=True)
     position: Mapped[int]
+    # The project id of a round replayed from a Pabulib file (ids there are strings).
+    external_id: Mapped[str | None] = mapped_column(String(64))
     # Written once, at close, from the ballot rows.
     public_votes: Mapped[int | None]
     public_rank: Mapped[int | None]

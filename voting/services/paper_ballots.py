@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.ballots import BallotKind
 from ..domain.errors import (
     BallotRuleViolation,
     Conflict,
@@ -85,7 +86,12 @@ def _reading(round_id: int, choices: Collection[int], invalid: bool) -> Reading:
 
 
 def _ensure_can_enter(rnd: VotingRound, now: datetime) -> None:
-    """Papers are entered while the round is open, also after its window has ended."""
+    """Papers are entered while the round is open, also after its window has ended.
+
+    Paper entry reads crosses (one point each): a cumulative round is voted online only.
+    """
+    if rnd.ballot_kind == BallotKind.CUMULATIVE:
+        raise InvalidInput("paper_cumulative")
     if rnd.status_enum is RoundStatus.OPEN and now >= rnd.opens_at:
         return
     if rnd.status_enum in (RoundStatus.CLOSED, RoundStatus.FINALIZED):
@@ -155,7 +161,7 @@ def _settle(paper: PaperBallot, reading: Reading, rng: random.Random | None) -> 
     if reading.invalid:
         paper.state = "invalid"
     else:
-        add_ballot(paper.round_id, frozenset(reading.choices), rng)
+        add_ballot(paper.round_id, dict.fromkeys(reading.choices, 1), rng)
         paper.state = "counted"
     db.session.flush()
     return paper.state

@@ -9,8 +9,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
-from ..domain import lifecycle
+from ..domain import digest, lifecycle
 from ..domain import staff as staff_rules
+from ..domain.ballots import BallotKind, BallotRule, check_rule
 from ..domain.errors import Conflict, InvalidInput, NotPermitted
 from ..domain.lifecycle import Action, RoundStatus
 from ..domain.rounds import RoundDefinition, definition_problems, ensure_can_open
@@ -18,8 +19,6 @@ from ..domain.staff import CandidateStatus, Role
 from ..domain.tally import OutcomeRule, TallyResult, tally
 from ..extensions import db
 from ..models import (
-    Ballot,
-    BallotChoice,
     Candidate,
     Community,
     PaperBallot,
@@ -29,7 +28,7 @@ from ..models import (
     StaffUser,
     VotingRound,
 )
-from . import audit, sealing
+from . import audit, counting, sealing
 from ._tx import begin_write, commit, utcnow
 
 
@@ -49,6 +48,9 @@ class RoundInput:
     seats: int
     outcome_rule: OutcomeRule
     running_results_public: bool
+    ballot_kind: BallotKind = BallotKind.APPROVAL
+    points_total: int | None = None
+    min_spend_percent: int | None = None
 
 
 def _check_scope(actor: StaffUser, data: RoundInput) -> None:
@@ -72,8 +74,18 @@ def _check_scope(actor: StaffUser, data: RoundInput) -> None:
     ):
         raise InvalidInput("candidate_not_accepted")
     lifecycle.check_window(data.opens_at, data.closes_at)
-    if data.outcome_rule is OutcomeRule.GREEDY and data.budget_yuan is None:
+    if data.outcome_rule.needs_budget and data.budget_yuan is None:
         raise InvalidInput("greedy_needs_budget")
+    check_rule(
+        BallotRule(
+            data.min_choices,
+            data.max_choices,
+            data.budget_yuan,
+            data.ballot_kind,
+            data.points_total,
+            data.min_spend_percent,
+        )
+    )
 
 
 def _write_definition(rnd: VotingRound, data: RoundInput) -> None:
@@ -87,9 +99,12 @@ def _write_definition(rnd: VotingRound, data: RoundInput) -> None:
         "budget_yuan",
         "seats",
         "running_results_public",
+        "points_total",
+        "min_spend_percent",
     ):
         setattr(rnd, name, getattr(data, name))
     rnd.outcome_rule = data.outcome_rule.value
+    rnd.ballot_kind = data.ballot_kind.value
     if rnd.id is None:
         db.session.add(rnd)
         db.session.flush()
@@ -169,7 +184,8 @@ def close_round(
     lifecycle.check_close(rnd.closes_at, now, reason)
     sealing.seal_batch(round_id, actor=actor.username, now=now)
     sealing.shuffle_ballot_box(round_id)
-    result = count_round(rnd)
+    groups = counting.ballot_groups(round_id)
+    result = count_round(rnd, groups)
     box = check_ballot_box(round_id, result.ballots)
     for entry in rnd.entries:
         row = next(r for r in result.rows if r.candidate_id == entry.candidate_id)
@@ -180,8 +196,12 @@ def close_round(
         )
     rnd.status, rnd.closed_at, rnd.close_reason = status.value, now, reason.strip()
     rnd.ballot_count = result.ballots
+    rnd.tally_digest = counting.round_digest(
+        rnd, {r.candidate_id: r.votes for r in result.rows}, groups
+    )
     payload = {
         "ballots": result.ballots,
+        "tally_digest": rnd.tally_digest,
         "counts": {str(r.candidate_id): r.votes for r in result.rows},
         "selected": sorted(result.selected_ids),
         "reason": rnd.close_reason,
@@ -232,25 +252,26 @@ def check_ballot_box(round_id: int, ballots: int) -> dict[str, int]:
     }
 
 
-def count_round(rnd: VotingRound) -> TallyResult:
-    """Count the round's ballot rows and apply its outcome rule."""
-    rows = db.session.execute(
-        select(BallotChoice.candidate_id, func.count())
-        .where(BallotChoice.round_id == rnd.id)
-        .group_by(BallotChoice.candidate_id)
-    ).all()
+def count_round(rnd: VotingRound, groups: dict[str, int] | None = None) -> TallyResult:
+    """Count the round's ballot rows and apply its outcome rule.
+
+    The equal-shares rules read the ballots grouped by content (``groups``, computed here
+    when not given); top-N and greedy need only the counts.
+    """
+    rule = OutcomeRule(rnd.outcome_rule)
     counts = {entry.candidate_id: 0 for entry in rnd.entries}
-    counts.update({cid: n for cid, n in rows})
-    ballots = db.session.scalar(
-        select(func.count()).select_from(Ballot).where(Ballot.round_id == rnd.id)
-    )
+    counts.update(counting.vote_counts(rnd.id))
+    if rule.needs_ballots and groups is None:
+        groups = counting.ballot_groups(rnd.id)
+    ballots = sum(groups.values()) if groups is not None else counting.ballot_total(rnd.id)
     return tally(
         [e.ref() for e in rnd.entries],
         counts,
-        ballots=ballots or 0,
-        rule=OutcomeRule(rnd.outcome_rule),
+        ballots=ballots,
+        rule=rule,
         seats=rnd.seats,
         budget=rnd.budget_yuan,
+        groups=digest.approval_groups(groups) if groups is not None else None,
     )
 
 
@@ -262,6 +283,9 @@ def _definition_payload(rnd: VotingRound) -> dict[str, object]:
         "min_choices": rnd.min_choices,
         "max_choices": rnd.max_choices,
         "budget_yuan": rnd.budget_yuan,
+        "ballot_kind": rnd.ballot_kind,
+        "points_total": rnd.points_total,
+        "min_spend_percent": rnd.min_spend_percent,
         "seats": rnd.seats,
         "outcome_rule": rnd.outcome_rule,
         "communities": [c.id for c in rnd.communities],

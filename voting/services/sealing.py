@@ -28,17 +28,18 @@ from ._tx import begin_write, commit, utcnow
 SEAL_BATCH_SIZE = 50
 
 
-def _leaves(round_id: int, batch_no: int | None) -> dict[str, list[int]]:
-    """receipt_hash → choices for the round's ballots in one batch (None: unsealed)."""
+def _leaves(round_id: int, batch_no: int | None) -> dict[str, dict[int, int]]:
+    """receipt_hash → {candidate: points} for the round's ballots in one batch (None:
+    unsealed)."""
     condition = Ballot.batch_no.is_(None) if batch_no is None else Ballot.batch_no == batch_no
     rows = db.session.execute(
-        select(Ballot.receipt_hash, BallotChoice.candidate_id)
+        select(Ballot.receipt_hash, BallotChoice.candidate_id, BallotChoice.points)
         .join(BallotChoice, BallotChoice.ballot_id == Ballot.id)
         .where(Ballot.round_id == round_id, condition)
     )
-    ballots: dict[str, list[int]] = defaultdict(list)
-    for receipt_hash, candidate_id in rows:
-        ballots[receipt_hash].append(candidate_id)
+    ballots: dict[str, dict[int, int]] = defaultdict(dict)
+    for receipt_hash, candidate_id, points in rows:
+        ballots[receipt_hash][candidate_id] = points
     return ballots
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -100,25 +100,25 @@ def login_with_code(raw_code: str, *, pepper: bytes, now: datetime | None = None
     return Credential(rnd.id, "code", code.id)
 
 
+Choices = Collection[int] | Mapping[int, int]
+
+
 def ballot_definition(round_id: int) -> tuple[BallotRule, dict[int, CandidateRef]]:
     """The round's ballot rule and candidates, read as plain rows (no ORM objects)."""
-    rule = db.session.execute(
-        select(VotingRound.min_choices, VotingRound.max_choices, VotingRound.budget_yuan).where(
-            VotingRound.id == round_id
-        )
-    ).one()
-    return BallotRule(*rule), _candidate_refs(round_id)
+    row = db.session.execute(_ROUND_ROW, {"round_id": round_id}).one()
+    return _rule_of(row), _candidate_refs(round_id)
 
 
-def check_choices(round_id: int, choices: Collection[int]) -> frozenset[int]:
-    """Validate a ballot against the round's frozen rule (raises BallotRuleViolation)."""
+def check_choices(round_id: int, choices: Choices) -> dict[int, int]:
+    """Validate a ballot against the round's frozen rule (raises BallotRuleViolation);
+    return it as candidate id → points."""
     rule, candidates = ballot_definition(round_id)
     return validate_ballot(rule, candidates, choices)
 
 
 def cast_ballot(
     credential: Credential,
-    choices: Collection[int],
+    choices: Choices,
     *,
     now: datetime | None = None,
     rng: random.Random | None = None,
@@ -136,8 +136,7 @@ def cast_ballot(
     try:
         rnd = _round_row(round_id)
         lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
-        rule = BallotRule(rnd.min_choices, rnd.max_choices, rnd.budget_yuan)
-        chosen = validate_ballot(rule, _candidate_refs(round_id), choices)
+        chosen = validate_ballot(_rule_of(rnd), _candidate_refs(round_id), choices)
         resident_id = _claim(credential, now, minute)
         add_participation(round_id, resident_id, credential.kind, minute)
         receipt = add_ballot(round_id, chosen, rng)
@@ -165,6 +164,9 @@ _ROUND_ROW = select(
     _ROUNDS.c.min_choices,
     _ROUNDS.c.max_choices,
     _ROUNDS.c.budget_yuan,
+    _ROUNDS.c.ballot_kind,
+    _ROUNDS.c.points_total,
+    _ROUNDS.c.min_spend_percent,
 ).where(_ROUNDS.c.id == bindparam("round_id"))
 _ROUND_ROW_SHARED = _ROUND_ROW.with_for_update(read=True)
 _CANDIDATE_REFS = (
@@ -197,6 +199,17 @@ def _round_row(round_id: int) -> Any:
     if row is None:
         raise InvalidCode("code_unknown")
     return row
+
+
+def _rule_of(row: Any) -> BallotRule:
+    return BallotRule.of(
+        row.min_choices,
+        row.max_choices,
+        row.budget_yuan,
+        row.ballot_kind,
+        row.points_total,
+        row.min_spend_percent,
+    )
 
 
 def _candidate_refs(round_id: int) -> dict[int, CandidateRef]:
@@ -259,9 +272,9 @@ def add_participation(
     db.session.execute(_INSERT_PARTICIPATION, row)
 
 
-def add_ballot(round_id: int, chosen: frozenset[int], rng: random.Random | None) -> str:
-    """Store an anonymous ballot with its choices (in the caller's transaction); return its
-    receipt code."""
+def add_ballot(round_id: int, chosen: Mapping[int, int], rng: random.Random | None) -> str:
+    """Store an anonymous ballot with its choices, candidate id → points (in the caller's
+    transaction); return its receipt code."""
     receipt = codes.generate_receipt(rng)
     ballot_id = random_id()
     db.session.execute(
@@ -277,6 +290,9 @@ def add_ballot(round_id: int, chosen: frozenset[int], rng: random.Random | None)
     if chosen:
         db.session.execute(
             _INSERT_CHOICE,
-            [{"ballot_id": ballot_id, "round_id": round_id, "candidate_id": c} for c in chosen],
+            [
+                {"ballot_id": ballot_id, "round_id": round_id, "candidate_id": c, "points": p}
+                for c, p in chosen.items()
+            ],
         )
     return receipt

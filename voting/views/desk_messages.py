@@ -39,6 +39,14 @@ DESK_MESSAGES: dict[str, Any] = {
         "这张选票所选项目合计 %(total)s 元，超过了预算上限 %(budget)s 元。"
         "按投票规则这是废票：请勾选“废票”后重新录入。"
     ),
+    "paper_under_min_spend": _l(
+        "这张选票所选项目合计 %(total)s 元，少于规则要求的至少 %(minimum)s 元。"
+        "按投票规则这是废票：请勾选“废票”后重新录入。"
+    ),
+    "paper_cumulative": _l(
+        "本次投票为积分投票，只能在手机上投票，不录入纸质选票。"
+        "请协助居民在联络站的设备上用投票码投票。"
+    ),
     "paper_duplicate_choice": _l("同一个项目只能勾选一次。"),
     "paper_unknown_candidate": _l("所选项目不在本次投票的候选名单中，请刷新页面后重新录入。"),
     "paper_same_staff": _l(

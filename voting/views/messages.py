@@ -19,6 +19,13 @@ MESSAGES: dict[str, Any] = {
     "too_few": _l("每张选票至少要选 %(minimum)s 个项目，您选了 %(chosen)s 个。"),
     "too_many": _l("每张选票最多只能选 %(maximum)s 个项目，您选了 %(chosen)s 个，请减少一些。"),
     "over_budget": _l("所选项目合计 %(total)s 元，超过了预算上限 %(budget)s 元，请调整选择。"),
+    "under_min_spend": _l(
+        "所选项目合计 %(total)s 元，少于本次规则要求的至少 %(minimum)s 元"
+        "（预算 %(budget)s 元），请再选一些项目。"
+    ),
+    "too_many_points": _l("每张选票最多分配 %(maximum)s 分，您分配了 %(spent)s 分，请减少一些。"),
+    "negative_points": _l("分数不能为负数。"),
+    "points_not_number": _l("分数请填 0 或正整数（不超过 4 位）。"),
     # codes and voting
     "code_format": _l("投票码是 12 位数字，请核对后重新输入。"),
     "code_checksum": _l("投票码有一位数字不对，请对照投票单仔细核对。"),
@@ -50,7 +57,15 @@ MESSAGES: dict[str, Any] = {
     "community_not_in_street": _l("所选社区不属于本街道。"),
     "scope_empty": _l("请至少选择一个参与社区。"),
     "candidate_not_accepted": _l("只有审查通过的本街道项目才能列入候选名单。"),
-    "greedy_needs_budget": _l("“预算内依次入选”规则需要填写预算上限。"),
+    "greedy_needs_budget": _l("“预算内依次入选”和“平均分配（MES）”规则需要填写预算上限。"),
+    "knapsack_needs_budget": _l("“预算内选择”的选票需要填写预算上限。"),
+    "points_only_cumulative": _l("积分选票必须填写每票总分；其他选票不能填写总分。"),
+    "points_below_min_choices": _l("每票总分不能少于“至少选”的项目数。"),
+    "min_spend_only_knapsack": _l(
+        "“至少用掉预算的百分比”只适用于“预算内选择”的选票，且须在 1 到 100 之间。"
+    ),
+    "min_spend_unreachable": _l("即使选满最贵的项目也达不到最低花费比例，没有人能投出有效票。"),
+    "mes_needs_ballots": _l("平均分配（MES）规则需要逐张选票计算。"),
     "seats_positive": _l("票选项目数至少为 1。"),
     "not_competitive": _l("候选项目数必须多于票选项目数（差额票选）。"),
     "choices_order": _l("“至少选”不能大于“至多选”，且至少为 1。"),

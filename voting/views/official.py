@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from ..domain.ballots import BallotKind
 from ..domain.errors import InvalidInput
 from ..domain.lifecycle import RoundStatus
 from ..domain.staff import CandidateStatus, Role
@@ -105,6 +106,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def _round_input(form: RoundForm) -> rounds.RoundInput:
+    kind = BallotKind(form.ballot_kind.data)
     return rounds.RoundInput(
         title=(form.title.data or "").strip(),
         description=(form.description.data or "").strip(),
@@ -118,6 +120,10 @@ def _round_input(form: RoundForm) -> rounds.RoundInput:
         seats=form.seats.data,
         outcome_rule=OutcomeRule(form.outcome_rule.data),
         running_results_public=bool(form.running_results_public.data),
+        ballot_kind=kind,
+        # A value typed for another kind of ballot is ignored, not refused.
+        points_total=form.points_total.data if kind is BallotKind.CUMULATIVE else None,
+        min_spend_percent=form.min_spend_percent.data if kind is BallotKind.KNAPSACK else None,
     )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
 from ..domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
 from ..extensions import db, limiter
-from ..forms import ActionForm, BallotForm, CodeForm
+from ..forms import ActionForm, BallotForm, CodeForm, submitted_points
 from ..models import Station
 from ..security import (
     current_voter,
@@ -120,19 +120,23 @@ def ballot(round_id: int):  # type: ignore[no-untyped-def]
         return dead_end
     form = BallotForm()
     error = None
+    points = dict(voter.choices)
     if form.validate_on_submit():  # the domain checks the ids; no round needed to accept
         try:
-            chosen = voting_service.check_choices(round_id, form.choices.data or [])
+            points = submitted_points(request.form)
+            chosen = voting_service.check_choices(round_id, points or form.choices.data or [])
         except BallotRuleViolation as err:
             error = describe(err)
         else:
-            remember_choices(tuple(sorted(chosen)))
+            remember_choices(chosen)
             return redirect(url_for("vote.review", round_id=round_id))
     elif not form.is_submitted():
         form.choices.data = list(voter.choices)
     rnd = load_round(round_id)
     status = 422 if error or form.errors else 200
-    return render_template("vote/ballot.html", round=rnd, form=form, error=error), status
+    return render_template(
+        "vote/ballot.html", round=rnd, form=form, error=error, points=points
+    ), status
 
 
 @bp.route("/<int:round_id>/review")
@@ -146,7 +150,12 @@ def review(round_id: int):  # type: ignore[no-untyped-def]
     chosen = [e for e in rnd.entries if e.candidate_id in voter.choices]
     total = sum(e.candidate.cost_yuan for e in chosen)
     return render_template(
-        "vote/review.html", round=rnd, chosen=chosen, total=total, form=ActionForm()
+        "vote/review.html",
+        round=rnd,
+        chosen=chosen,
+        points=voter.choices,
+        total=total,
+        form=ActionForm(),
     )
 
 
