@@ -119,7 +119,8 @@ class BallotChoice(db.Model):
             ["round_id", "candidate_id"],
             ["round_candidate.round_id", "round_candidate.candidate_id"],
         ),
-        Index("ix_ballot_choice_round_candidate", "round_id", "candidate_id"),
+        # Covers the count (SUM(points) per candidate) without reading the table.
+        Index("ix_ballot_choice_round_candidate", "round_id", "candidate_id", "points"),
         CheckConstraint("points >= 1", name="points_positive"),
         {"sqlite_with_rowid": False},
     )
