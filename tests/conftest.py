@@ -40,6 +40,8 @@ def test_config(url: str, **extra: object) -> dict[str, object]:
         "SECRET_KEY": "test-secret-key",
         "ROLL_PEPPER": TEST_PEPPER,
         "PUBLIC_BASE_URL": "http://vote.test",
+        # Pages must show what the test just changed, not a cached closed-round breakdown.
+        "BREAKDOWN_CACHE_SECONDS": 0,
         **extra,
     }
 

@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "PHONE_REQUEST_LIMIT_PER_PHONE": "10 per day",
     "PHONE_VERIFY_LIMIT_PER_IP": "30 per hour",
     "PHONE_CODE_GLOBAL_PER_HOUR": 2000,
+    # Public downloads of a closed round (PDF notice, open data, .pb), per address.
+    "DOWNLOAD_LIMIT_PER_IP": "30 per minute",
+    # Each app process keeps a closed round's public breakdowns this long (0: never).
+    "BREAKDOWN_CACHE_SECONDS": 300,
 }
 
 

@@ -93,13 +93,24 @@ def neutralize(value: object) -> str:
 
 
 def tally_csv(round_id: int, *, actor_name: str, now: datetime) -> Iterator[str]:
-    """The tally as CSV text chunks (UTF-8 BOM first, for Excel)."""
+    """The tally as CSV text, one chunk per row (UTF-8 BOM first, for Excel).
+
+    It reads the counts stored at close (the live counts before), never the ballot rows.
+    """
     results = round_results(round_id, staff=True)
-    rnd = results.round
+    yield "\ufeff"
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    yield "\ufeff"
-    header = [
+    for row in _tally_rows(results, actor_name, now):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _tally_rows(results: RoundResults, actor_name: str, now: datetime) -> Iterator[list[object]]:
+    rnd = results.round
+    header: list[object] = [
         "排名",
         "投票序号",
         "项目名称",
@@ -111,30 +122,29 @@ def tally_csv(round_id: int, *, actor_name: str, now: datetime) -> Iterator[str]
         "议事会得票",
         "议事会票选",
     ]
-    writer.writerow(header)
+    yield header
     for line in results.lines:
         e = line.entry
-        writer.writerow(
-            [
-                line.rank,
-                e.position,
-                neutralize(e.candidate.title),
-                neutralize(e.candidate.community.name),
-                e.candidate.cost_yuan,
-                line.votes,
-                f"{line.share:.2%}",
-                "是" if line.selected else "",
-                "" if e.council_votes is None else e.council_votes,
-                "是" if e.council_selected and rnd.status_enum is RoundStatus.FINALIZED else "",
-            ]
-        )
-    writer.writerow([])
-    writer.writerow(["投票活动", neutralize(rnd.title)])
-    writer.writerow(["状态", rnd.status, "计票方式", "结束后计票" if results.final else "实时"])
-    writer.writerow(["有效选票", results.ballots, "名册人数", results.eligible])
-    writer.writerow(["审计链头哈希", audit.head_hash()])
-    writer.writerow(["导出人", neutralize(actor_name), "导出时间(UTC)", now.isoformat()])
-    yield buffer.getvalue()
+        yield [
+            line.rank,
+            e.position,
+            neutralize(e.candidate.title),
+            neutralize(e.candidate.community.name),
+            e.candidate.cost_yuan,
+            line.votes,
+            f"{line.share:.2%}",
+            "是" if line.selected else "",
+            "" if e.council_votes is None else e.council_votes,
+            "是" if e.council_selected and rnd.status_enum is RoundStatus.FINALIZED else "",
+        ]
+    yield []
+    yield ["投票活动", neutralize(rnd.title)]
+    yield ["状态", rnd.status, "计票方式", "结束后计票" if results.final else "实时"]
+    yield ["有效选票", results.ballots, "名册人数", results.eligible]
+    if rnd.tally_digest:
+        yield ["计票摘要(SHA-256)", rnd.tally_digest]
+    yield ["审计链头哈希", audit.head_hash()]
+    yield ["导出人", neutralize(actor_name), "导出时间(UTC)", now.isoformat()]
 
 
 def record_export(actor, round_id: int, *, now: datetime) -> None:  # type: ignore[no-untyped-def]

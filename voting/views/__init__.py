@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         council,
         desk,
+        downloads,
         filters,
         official,
         public,
@@ -19,6 +20,6 @@ def register_blueprints(app: Flask) -> None:
         vote_phone,  # noqa: F401 — adds the phone-code routes to the vote blueprint
     )
 
-    for module in (public, vote, auth, station, official, council, desk, roll):
+    for module in (public, downloads, vote, auth, station, official, council, desk, roll):
         app.register_blueprint(module.bp)
     filters.register(app)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -11,10 +13,13 @@ from flask import (
     current_app,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wsgi import wrap_file
 from wtforms.fields.choices import SelectChoice
 
 from ..domain.ballots import BallotKind
@@ -23,7 +28,7 @@ from ..domain.lifecycle import RoundStatus
 from ..domain.staff import CandidateStatus, Role
 from ..domain.tally import OutcomeRule
 from ..forms import ActionForm, CloseForm, ReviewForm, RoundForm
-from ..services import intake, results, rounds
+from ..services import breakdowns, export_xlsx, intake, results, rounds
 from ..services._tx import utcnow
 from .decorators import role_required
 from .messages import describe, describe_all
@@ -166,14 +171,20 @@ def round_detail(round_id: int):  # type: ignore[no-untyped-def]
     rnd = rounds.load_round(round_id)
     problems = rounds.open_problems(rnd) if rnd.status_enum is RoundStatus.DRAFT else []
     data = results.round_results(round_id, staff=True)
+    now = utcnow()
+    parts = None
+    if rnd.status_enum is not RoundStatus.DRAFT:
+        # Exact counts, with the cells the public page withholds marked (docs/decisions.md).
+        parts = breakdowns.round_breakdowns(rnd, zone=_zone(), now=now, exact=True)
     return render_template(
         "official/round.html",
         round=rnd,
         problems=problems,
         results=data,
+        breakdowns=parts,
         action_form=ActionForm(),
         close_form=CloseForm(),
-        now=utcnow(),
+        now=now,
     )
 
 
@@ -209,3 +220,33 @@ def tally_csv(round_id: int):  # type: ignore[no-untyped-def]
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
+
+
+@bp.route("/rounds/<int:round_id>/export.xlsx")
+@role_required(Role.OFFICIAL)
+def export_xlsx_file(round_id: int):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    rnd = rounds.load_round(round_id)
+    if rnd.street_id != current_user.street_id:
+        return render_template("errors/http.html", error=None), 403
+    name = _("%(title)s（计票与参与情况）.xlsx", title=rnd.title)
+    actor = current_user.username
+    export_xlsx.record_export(current_user, round_id, now=now)
+    out = export_xlsx.round_workbook(round_id, actor_name=actor, now=now, zone=_zone())
+    size = out.seek(0, 2)
+    out.seek(0)
+    response = Response(
+        wrap_file(request.environ, out), mimetype=export_xlsx.MIMETYPE, direct_passthrough=True
+    )
+    response.content_length = size
+    response.headers["Content-Disposition"] = _attachment(name, f"round-{round_id}.xlsx")
+    return response
+
+
+_UNSAFE_IN_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+
+def _attachment(name: str, fallback: str) -> str:
+    """Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266, RFC 5987)."""
+    cleaned = _UNSAFE_IN_FILENAME.sub("_", name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(cleaned, safe='')}"

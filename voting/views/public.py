@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import (
     Blueprint,
     abort,
@@ -19,6 +21,7 @@ from ..domain.lifecycle import RoundStatus
 from ..extensions import db, limiter
 from ..forms import ReceiptForm
 from ..services import audit
+from ..services import breakdowns as breakdowns_service
 from ..services import receipts as receipts_service
 from ..services import results as results_service
 from ..services import rounds as rounds_service
@@ -66,7 +69,13 @@ def candidate_page(round_id: int, candidate_id: int):  # type: ignore[no-untyped
 def results(round_id: int):  # type: ignore[no-untyped-def]
     _public_round(round_id)
     data = results_service.round_results(round_id)
-    return render_template("public/results.html", results=data, round=data.round)
+    # Breakdowns come with the final count only: live ones could be diffed between two
+    # visits to see a single voter's community and channel, whatever the cell sizes.
+    parts = None
+    if data.final:
+        zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+        parts = breakdowns_service.published_breakdowns(data.round, zone=zone, now=utcnow())
+    return render_template("public/results.html", results=data, round=data.round, breakdowns=parts)
 
 
 @bp.route("/rounds/<int:round_id>/notice")
