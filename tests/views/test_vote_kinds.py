@@ -8,10 +8,11 @@ import re
 from sqlalchemy import select
 
 from tests.conftest import submit
+from tests.factories import World
 from tests.views.test_vote_pages import _setup, count, text_of
 from voting.domain.ballots import BallotKind
 from voting.extensions import db
-from voting.models import Ballot, BallotChoice
+from voting.models import Ballot, BallotChoice, VotingRound
 
 
 def _cumulative(app):  # type: ignore[no-untyped-def]
@@ -91,3 +92,58 @@ def test_knapsack_minimum_spend_refused_with_a_sentence(app, browser):
     assert response.status_code == 422
     assert "少于本次规则要求的至少 200000 元" in text_of(response)
     assert submit(client, setup.path("ballot"), {"choices": [str(a)]}).status_code == 302
+
+
+def _round_form(world, **fields: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "title": "积分投票测试",
+        "description": "",
+        "community_ids": [str(c.id) for c in world.communities],
+        "candidate_ids": [str(c.id) for c in world.candidates],
+        "opens_at": "2026-05-10T09:00",
+        "closes_at": "2026-05-20T18:00",
+        "min_choices": "1",
+        "max_choices": "3",
+        "budget_yuan": "",
+        "seats": "2",
+        "outcome_rule": "top_n",
+        **fields,
+    }
+
+
+def test_official_sets_up_a_cumulative_mes_round_through_the_form(app, browser):
+    world = World(candidates=4)
+    official = browser(world.official)
+    form = _round_form(
+        world,
+        ballot_kind="cumulative",
+        points_total="5",
+        min_spend_percent="40",  # typed for another kind: ignored, not refused
+        budget_yuan="600000",
+        outcome_rule="mes_add1_greedy",
+    )
+
+    response = submit(official, "/official/rounds/new", form)
+
+    assert response.status_code == 302
+    rnd = db.session.scalars(select(VotingRound)).one()
+    assert (rnd.ballot_kind, rnd.points_total, rnd.min_spend_percent, rnd.outcome_rule) == (
+        "cumulative",
+        5,
+        None,
+        "mes_add1_greedy",
+    )
+    page = text_of(official.get(f"/official/rounds/{rnd.id}"))
+    assert "每张选票有 5 分" in page
+    assert "平均分配法（MES）" in page
+
+
+def test_round_form_mes_without_budget_refused_with_a_sentence(app, browser):
+    world = World(candidates=4)
+    official = browser(world.official)
+
+    response = submit(official, "/official/rounds/new", _round_form(world, outcome_rule="mes"))
+
+    assert response.status_code == 422
+    assert "需要填写预算上限" in text_of(response)
+    assert db.session.scalars(select(VotingRound)).all() == []
