@@ -66,6 +66,14 @@ DEFAULTS: dict[str, Any] = {
     "DOWNLOAD_LIMIT_PER_IP": "30 per minute",
     # Each app process keeps a closed round's public breakdowns this long (0: never).
     "BREAKDOWN_CACHE_SECONDS": 300,
+    # Candidate site photos (station uploads). Refused above PHOTO_MAX_BYTES (kept below
+    # MAX_CONTENT_LENGTH so the refusal is a sentence on the page, not a bare 413) or
+    # PHOTO_MAX_PIXELS (checked from the header, before any pixel is decoded).
+    "PHOTO_FOLDER": None,  # None: <instance>/photos
+    "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
+    "PHOTO_MAX_PIXELS": 40_000_000,
+    "PHOTO_MIN_SIDE": 200,
+    "PHOTO_MAX_PER_CANDIDATE": 6,
 }
 
 

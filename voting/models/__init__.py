@@ -12,7 +12,7 @@ from .ballots import (
     VotingCode,
 )
 from .places import Community, Station, Street
-from .projects import Candidate
+from .projects import Candidate, CandidatePhoto
 from .residents import Resident
 from .rounds import CouncilMeeting, RoundCandidate, RoundCommunity, VotingRound
 from .staff import StaffUser
@@ -25,6 +25,7 @@ __all__ = [
     "Ballot",
     "BallotChoice",
     "Candidate",
+    "CandidatePhoto",
     "Community",
     "CouncilMeeting",
     "OtpChallenge",

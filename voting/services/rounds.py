@@ -294,7 +294,8 @@ def _definition_payload(rnd: VotingRound) -> dict[str, object]:
 
 
 def load_round(round_id: int, *, lock: bool = False) -> VotingRound:
-    """The round with its candidates and their communities, in one query (404 if missing).
+    """The round with its candidates and their communities in one query, their photos in a
+    second (404 if missing).
 
     The round's own communities load on first use: only staff pages need them.
     """
@@ -304,7 +305,11 @@ def load_round(round_id: int, *, lock: bool = False) -> VotingRound:
         .options(
             joinedload(VotingRound.entries)
             .joinedload(RoundCandidate.candidate)
-            .joinedload(Candidate.community)
+            .joinedload(Candidate.community),
+            # The candidates' photos in one more query, not one per card.
+            joinedload(VotingRound.entries)
+            .joinedload(RoundCandidate.candidate)
+            .selectinload(Candidate.photos),
         )
     )
     if lock:

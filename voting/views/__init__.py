@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
         desk,
         downloads,
         filters,
+        i18n,
         official,
         public,
         roll,
@@ -20,6 +21,6 @@ def register_blueprints(app: Flask) -> None:
         vote_phone,  # noqa: F401 — adds the phone-code routes to the vote blueprint
     )
 
-    for module in (public, downloads, vote, auth, station, official, council, desk, roll):
+    for module in (public, i18n, downloads, vote, auth, station, official, council, desk, roll):
         app.register_blueprint(module.bp)
     filters.register(app)

@@ -12,7 +12,9 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
 )
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,6 +24,7 @@ from ..extensions import db, limiter
 from ..forms import ReceiptForm
 from ..services import audit
 from ..services import breakdowns as breakdowns_service
+from ..services import photos as photos_service
 from ..services import receipts as receipts_service
 from ..services import results as results_service
 from ..services import rounds as rounds_service
@@ -103,6 +106,23 @@ def receipts(round_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "public/receipts.html", round=rnd, form=form, check=check, page=page
     ), 422 if form.errors else 200
+
+
+@bp.get("/photos/<digest>.jpg")
+def photo(digest: str):  # type: ignore[no-untyped-def]
+    """A stored photo by content hash: cached for ever when public, else for its staff only."""
+    access = photos_service.photo_access(digest)
+    # Only a non-public file reads the login: a public one sets no cookie and no Vary.
+    if access is None or not (access.public or access.visible_to(current_user)):
+        abort(404)
+    if not access.path.is_file():
+        abort(404)
+    response = send_file(access.path, mimetype=photos_service.MEDIA_TYPE, conditional=True)
+    response.cache_control.max_age = 31_536_000 if access.public else 3600
+    response.cache_control.public = access.public
+    response.cache_control.private = not access.public
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.route("/lang/<code>", methods=["POST"])

@@ -1,0 +1,179 @@
+"""Page weight of the resident's pages, as a cheap phone on its first visit would fetch them.
+
+    python bench/pages.py
+
+Loads the 凯旋街道 demo (``seeds/``) into a scratch SQLite database, walks the resident's path
+with the test client (CSRF on) — code entry, the QR link to the ballot, review, confirm,
+receipt — and the public pages, and prints one line per page:
+
+    pages: page=ballot html=… css=… js=… img=… total=… html_raw=… css_raw=… total_raw=…
+      budget=61440 ok
+
+``html`` and ``css`` are gzip-compressed sizes (what a phone receives if a proxy or the
+server compresses); ``*_raw`` are the bytes as the app sends them today. Every referenced
+stylesheet, script and image counts, once, as on a first visit with an empty cache: all
+images on the page count, an upper bound on those above the fold. The budget (issue 5:
+60 KB for the ballot page) is held against ``total_raw``, since nothing in front of the app
+is known to compress; any page over it makes the exit status 1. A page that references
+anything not on the app's own origin fails the run: no third-party requests.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _synthetic import bench_app  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from voting.seeding import load_seed  # noqa: E402
+from voting.services.rounds import load_round  # noqa: E402
+
+BUDGET = 60 * 1024
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
+EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
+
+
+class Resources(HTMLParser):
+    """What a page makes the browser fetch: stylesheets, scripts, images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.css: list[str] = []
+        self.js: list[str] = []
+        self.img: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        rel = a.get("rel", "").lower().split()
+        if tag == "link" and "stylesheet" in rel:
+            self.css.append(a["href"])
+        elif tag == "link" and ({"icon", "preload", "modulepreload"} & set(rel)):
+            self.img.append(a["href"])
+        elif tag == "script" and a.get("src"):
+            self.js.append(a["src"])
+        elif tag in ("img", "source", "input", "video", "iframe", "embed"):
+            for name in ("src", "poster"):
+                if a.get(name):
+                    self.img.append(a[name])
+            for part in a.get("srcset", "").split(","):
+                if part.strip():
+                    self.img.append(part.split()[0])
+
+
+@dataclass
+class Weight:
+    page: str
+    html: int = 0
+    css: int = 0
+    js: int = 0
+    img: int = 0
+    html_raw: int = 0
+    css_raw: int = 0
+    external: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.html + self.css + self.js + self.img
+
+    @property
+    def total_raw(self) -> int:
+        return self.html_raw + self.css_raw + self.js + self.img
+
+    def line(self) -> str:
+        verdict = "ok" if self.total_raw <= BUDGET else "OVER"
+        return (
+            f"pages: page={self.page} html={self.html} css={self.css} js={self.js}"
+            f" img={self.img} total={self.total} html_raw={self.html_raw}"
+            f" css_raw={self.css_raw} total_raw={self.total_raw} budget={BUDGET} {verdict}"
+        )
+
+
+def gz(body: bytes) -> int:
+    return len(gzip.compress(body, compresslevel=6, mtime=0))
+
+
+def fetch(client: FlaskClient, path: str) -> bytes:
+    response = client.get(path)
+    assert response.status_code == 200, f"{path}: {response.status_code}"
+    return response.get_data()
+
+
+def weigh(client: FlaskClient, page: str, body: bytes) -> Weight:
+    """Sizes of ``body`` and of everything it references (each once)."""
+    found = Resources()
+    found.feed(body.decode("utf-8"))
+    w = Weight(page, html=gz(body), html_raw=len(body))
+    for href in dict.fromkeys(found.css):
+        sheet = fetch(client, href)
+        w.css += gz(sheet)
+        w.css_raw += len(sheet)
+        for match in CSS_URL.finditer(sheet.decode("utf-8")):
+            found.img.append(match.group(1) or match.group(2))
+    w.js = sum(len(fetch(client, src)) for src in dict.fromkeys(found.js))
+    refs = [r for r in dict.fromkeys(found.img) if not r.startswith("data:")]
+    w.external = [r for r in [*found.css, *found.js, *refs] if EXTERNAL.match(r)]
+    w.img = sum(len(fetch(client, r)) for r in refs if not EXTERNAL.match(r))
+    return w
+
+
+def post(client: FlaskClient, path: str, data: dict[str, object], *, page: str) -> str:
+    """Submit a form with the CSRF token read from ``page``, as a browser would."""
+    token = CSRF.search(client.get(page).get_data(as_text=True))
+    assert token, f"no CSRF token on {page}"
+    response = client.post(path, data={**data, "csrf_token": token.group(1)})
+    assert response.status_code == 302, f"{path}: {response.status_code}"
+    return response.headers["Location"]
+
+
+def resident_pages(client: FlaskClient, round_id: int, code: str, picks: list[int]) -> dict:
+    """Walk the path once; return page name → HTML body."""
+    pages = {"code_entry": fetch(client, "/vote/")}
+    ballot = client.get(f"/vote/c/{code}").headers["Location"]
+    pages["ballot"] = fetch(client, ballot)
+    review = post(client, ballot, {"choices": [str(p) for p in picks]}, page=ballot)
+    pages["review"] = fetch(client, review)
+    receipt = post(client, f"/vote/{round_id}/confirm", {}, page=review)
+    pages["receipt"] = fetch(client, receipt)
+    pages["round"] = fetch(client, f"/rounds/{round_id}")
+    pages["candidate"] = fetch(client, f"/rounds/{round_id}/candidates/{picks[0]}")
+    results = client.get(f"/rounds/{round_id}/results")
+    if results.status_code == 200:  # the demo round keeps its running results private
+        pages["results"] = results.get_data()
+    pages["receipt_board"] = fetch(client, f"/rounds/{round_id}/receipts")
+    pages["phone"] = fetch(client, "/vote/phone")
+    return pages
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        app = bench_app(f"sqlite:///{Path(scratch) / 'pages.sqlite'}")
+        with app.app_context():
+            made = load_seed(rng=random.Random(5))
+            round_id, slips = made["rounds"][0]  # type: ignore[index]
+            picks = [e.candidate_id for e in load_round(round_id).entries[:2]]
+        client = app.test_client()
+        weights = [
+            weigh(client, name, body)
+            for name, body in resident_pages(client, round_id, slips[0].code, picks).items()
+        ]
+    for w in weights:
+        print(w.line())
+    external = {w.page: w.external for w in weights if w.external}
+    assert not external, f"third-party requests: {external}"
+    return 0 if all(w.total_raw <= BUDGET for w in weights) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
