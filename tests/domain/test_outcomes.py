@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from voting.domain import outcomes
+from voting.domain import equal_shares, outcomes
 from voting.domain.outcomes import (
     approval_profile,
     greedy,
@@ -302,7 +302,7 @@ def cached_outcome(name: str, rule: str) -> list[str]:
     return outcome
 
 
-# Our Add1 takes 15-35 s on these three (pabutools: 2-15 minutes); every other file and rule
+# Our Add1 takes 1.5-11 s on these three (pabutools: 2-15 minutes); every other file and rule
 # takes under 3 s here, parsing included.
 SLOW_OURS = {
     (name, rule)
@@ -441,3 +441,84 @@ def test_replay_reproduces_the_files_selected_column(name, rule):
 def test_replay_other_variant_differs_from_the_file(name, rule):
     needs_corpus()
     assert set(ours(name, rule)) != election(name).file_selected
+
+
+# --- the float engine against the exact one --------------------------------------------
+
+
+def test_mes_tie_too_close_for_floats_decided_exactly():
+    # t = 10 each. P (27, by v1, v2, v4) wins at ρ = 1/3 and leaves them 1 each. Q1 (10, by
+    # v1, v3) and Q2 (10, by v2, v3) then both cost ρ = 9/10 exactly: v1 or v2 gives her 1,
+    # v3 pays 9. Not a 1/n tie, so the float run hands it to exact rationals: the tie order
+    # decides, and v3 cannot pay for the other one any more.
+    costs = {"P": 27, "Q1": 10, "Q2": 10}
+    profile = approval_profile(costs, 40, [["P", "Q1"], ["P", "Q2"], ["Q1", "Q2"], ["P"]])
+    data, _, _ = outcomes._mes_data(profile, lexico(costs))
+    with pytest.raises(equal_shares.TooClose):
+        equal_shares.MesRun(data, Fraction(10)).run()
+    assert mes(profile, lexico(costs)).selected == ("P", "Q1")
+    assert mes(profile, ["P", "Q2", "Q1"]).selected == ("P", "Q2")
+    assert mes_add1(profile, lexico(costs)).selected == ("P", "Q1")
+
+
+def test_mes_equal_shares_ties_decided_without_exact_run():
+    # Every ρ here is 1/n, n voters each paying an equal share: the floats tie and the n's
+    # decide exactly, in the float run. Six voters fund P1 then P2 (40 each, ρ = 1/6 twice,
+    # ties broken by name), cannot pay for P3 (120 < 240), and the four fund Q (ρ = 1/4).
+    costs = {"P1": 240, "P2": 240, "P3": 240, "Q": 300}
+    profile = approval_profile(costs, 1000, [["P1", "P2", "P3"]] * 6 + [["Q"]] * 4)
+    data, _, _ = outcomes._mes_data(profile, lexico(costs))
+    run = equal_shares.MesRun(data, Fraction(100))
+    assert run.run() == [0, 1, 3]
+    assert run.result().dens == [6, 6, 4]
+    assert mes(profile, lexico(costs)).selected == ("P1", "P2", "Q")
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_float_run_equals_exact_run_random_elections(seed):
+    rng = random.Random(seed)
+    costs, budget, ballots = random_election(rng)
+    profile = approval_profile(costs, budget, ballots)
+    data, _, _ = outcomes._mes_data(profile, lexico(costs))
+    start = Fraction(budget, len(ballots))
+    for step in (0, 1, 2, 5, 17, rng.randint(0, 60)):
+        exact = equal_shares.ExactRun(data, start + step)
+        assert equal_shares.run_mes(data, start + step).chosen == exact.run()
+
+
+FLOAT_ERROR_FILES = [
+    "Netherlands_Assen_2024.pb",
+    "Poland_Warszawa_2026_Grochow.pb",
+    "Poland_Warszawa_2022_Praga-Polnoc.pb",
+]
+
+
+def float_error(name: str) -> float:
+    """The largest relative error of a float run's ρ against the exact run's, at a few
+    Add1 budgets (a run that cannot decide in floats would raise TooClose)."""
+    profile = outcomes.grouped_profile(
+        election(name).costs, election(name).budget, election(name).approval_groups()
+    )
+    data, _, _ = outcomes._mes_data(profile, pabulib_tie_break(profile.costs))
+    start = profile.budget / profile.voters
+    worst = 0.0
+    for step in (0, 7, 50, 200):
+        floats = equal_shares.MesRun(data, start + step)
+        exact = equal_shares.ExactRun(data, start + step)
+        assert floats.run() == exact.run()
+        for approx, rho in zip(floats.rhos, exact.rhos, strict=True):
+            worst = max(worst, abs(approx - rho) / rho)
+    return worst
+
+
+@pytest.mark.parametrize("name", FLOAT_ERROR_FILES)
+def test_float_error_far_below_the_too_close_margin(name):
+    needs_corpus()
+    assert float_error(name) < equal_shares.NEAR / 1000  # measured: below 1e-13
+
+
+@pytest.mark.slow
+def test_float_error_far_below_the_too_close_margin_every_file():
+    needs_corpus()
+    for path in sorted(PABULIB.glob("*.pb")):
+        assert float_error(path.name) < equal_shares.NEAR / 1000, path.name

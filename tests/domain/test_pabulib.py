@@ -12,6 +12,7 @@ from voting.domain.pabulib import (
     PbElection,
     PbProject,
     PbVote,
+    PbVotes,
     dump_pb,
     format_number,
     open_pb,
@@ -296,3 +297,105 @@ def test_read_pb_every_file_round_trip():
         election = read_pb(path)
         assert len(election.votes) == int(election.meta["num_votes"]), path.name
         assert parse_pb_text(dump_pb(election)) == election, path.name
+
+
+# --- counted reading: read_pb(voter_data=False) ----------------------------------------
+
+
+def row_by_row(text: str) -> PbElection:
+    """The reference: the file read one row at a time, voter columns dropped."""
+    return parse_pb(text.splitlines(keepends=True), voter_data=False)
+
+
+def counted(tmp_path: Path, text: str) -> PbElection:
+    path = tmp_path / "election.pb"
+    path.write_bytes(text.encode("utf-8"))  # line endings and BOM exactly as given
+    return read_pb(path, voter_data=False)
+
+
+def assert_same_reading(fast: PbElection, slow: PbElection) -> None:
+    assert fast == slow
+    assert len(fast.votes) == len(slow.votes)
+    assert fast.ballot_counts() == slow.ballot_counts()
+    assert fast.approval_groups() == slow.approval_groups()
+    assert fast.approval_counts() == slow.approval_counts()
+
+
+COUNTED_QUIRKS = {
+    "plain": pb(),
+    "repeats and orders": pb(votes="1;b,b,a,b\n2;c\n3;a,b\n4;b,a\n5;b,b,a,b"),
+    "ordinal repeats": pb("ordinal", votes="1;c,a,c,b\n2;a\n3;c,a,c,b"),
+    "cumulative repeats": pb("cumulative", votes="1;a,b,a;1,2,3\n2;c;1.5\n3;a,b,a;1,2,3"),
+    "empty ballots": pb(votes="1;\n2;a\n3;"),
+    "spaces": pb(votes="1 ; a, b \n2;b\n3;a,b"),
+    "empty ids": pb(votes="1;a,,b\n2;b,\n3;,a"),
+    "bom crlf": "\ufeff" + pb().replace("\n", "\r\n"),
+    "cr only": pb().replace("\n", "\r"),
+    "no final newline": pb().rstrip("\n"),
+    "blank lines": pb(votes="1;a\n\n2;b\n   \n3;c\n\n"),
+    "quoted vote": pb(votes='1;"a,b"\n2;b'),
+    "decimal comma": pb().replace("budget;100", "budget;100,5").replace("b;50.0;", "b;12,25;"),
+    "string ids": pb(votes="1;BO.OM.13/24,c\n2;c").replace("a;60;", "BO.OM.13/24;60;"),
+    "voter columns": pb(votes="1;a;34;F\n2;b;none;M").replace(
+        "voter_id;vote", "voter_id;vote;age;sex"
+    ),
+    "vote column first": pb(votes="a,b;1\nb;2").replace("voter_id;vote", "vote;voter_id"),
+}
+
+
+@pytest.mark.parametrize("text", COUNTED_QUIRKS.values(), ids=COUNTED_QUIRKS.keys())
+def test_read_pb_counted_equals_row_by_row(tmp_path, text):
+    assert_same_reading(counted(tmp_path, text), row_by_row(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (pb(votes="1;a,z"), "unknown_project"),
+        (pb(votes="1;a,b\n2; z"), "unknown_project"),
+        (pb("cumulative", votes="1;a,b;1"), "points_do_not_match_vote"),
+        (pb("cumulative", votes="1;a;lots"), "not_a_number"),
+        (pb(votes="1;a;extra"), "wrong_cell_count"),
+        (pb(votes="1;a\n2"), "wrong_cell_count"),
+        (pb("ranked"), "unknown_vote_type"),
+    ],
+)
+def test_read_pb_counted_refuses_what_row_by_row_refuses(tmp_path, text, reason):
+    with pytest.raises(PabulibFormatError) as caught:
+        counted(tmp_path, text)
+    assert caught.value.params["reason"] == reason
+
+
+def test_read_pb_counted_votes_read_on_first_use(tmp_path):
+    election = counted(tmp_path, pb(votes="1;a,b\n2;b\n3;b,a"))
+    assert isinstance(election.votes, PbVotes)
+    assert len(election.votes) == 3
+    assert election.ballot_counts() == {
+        (("a", "b"), None): 1,
+        (("b",), None): 1,
+        (("b", "a"), None): 1,
+    }
+    assert election.approval_groups() == {frozenset("ab"): 2, frozenset("b"): 1}
+    assert election.approval_counts() == {"a": 2, "b": 3, "c": 0}
+    assert election.votes[1] == PbVote("2", ("b",))
+    assert election.votes[1:] == (PbVote("2", ("b",)), PbVote("3", ("b", "a")))
+    assert list(election.votes) == list(parse_pb_text(pb(votes="1;a,b\n2;b\n3;b,a")).votes)
+    assert election.votes == parse_pb_text(pb(votes="1;a,b\n2;b\n3;b,a")).votes
+
+
+@pytest.mark.parametrize("name", SMALL_FILES)
+def test_read_pb_counted_small_files_equal_row_by_row(name):
+    needs_corpus()
+    text = (PABULIB / name).read_text(encoding="utf-8-sig")
+    election = read_pb(PABULIB / name, voter_data=False)
+    assert isinstance(election.votes, PbVotes)  # the counted reading was used
+    assert_same_reading(election, row_by_row(text))
+
+
+@pytest.mark.slow
+def test_read_pb_counted_every_file_equal_row_by_row():
+    needs_corpus()
+    for path in sorted(PABULIB.glob("*.pb")):
+        election = read_pb(path, voter_data=False)
+        assert isinstance(election.votes, PbVotes), path.name
+        assert_same_reading(election, row_by_row(path.read_text(encoding="utf-8-sig")))

@@ -1,53 +1,99 @@
 """The Method of Equal Shares engine behind ``outcomes.mes`` and ``outcomes.mes_add1``.
 
-Cost satisfaction, exact money in per-class ``Fraction`` s, lazy ρ re-evaluation, and the
-proof used to skip Add1 steps: the algorithm is described in the ``outcomes`` docstring.
+Cost satisfaction throughout. ``MesData`` is what the runs on one election share (costs,
+supporters per project, neighbours). A run is computed in floating point (``MesRun``, each
+voter group's money a float) and, only where a decision depends on floats too close to call
+(``TooClose``), again in exact rationals (``ExactRun``, money kept per class of voters who paid
+for the same projects); ``run_mes`` does both. ``MesRun.follows`` is the proof that lets Add1
+skip budget steps. The method and why the floats can be trusted are described in the
+``outcomes`` docstring.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from bisect import bisect_right
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain, count, islice, repeat
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+NEAR = 1e-9
+"""Relative distance under which two floats are "too close to call" (see ``outcomes``)."""
 
 
-class MesData:
+class MesData(Generic[K]):
     """What every MES run on one election shares: costs, supporter groups, neighbours.
 
     Projects are numbered 0, 1, … in tie order (lower wins a tie); only projects with a
-    positive cost and at least one supporter take part. ``groups`` gives each distinct ballot
-    (the numbers of the projects it approves) with the number of voters who cast it.
+    positive cost and at least one supporter take part. Each distinct ballot (a *group*) comes
+    as the keys of the projects it lists, mapped to numbers by ``index`` (keys not in it are
+    left out, a key listed twice counts once), with the number of voters who cast it.
     """
 
     def __init__(
-        self, costs: list[Fraction], budget: Fraction, groups: Iterable[tuple[list[int], int]]
+        self,
+        costs: list[Fraction],
+        budget: Fraction,
+        ballots: Sequence[Collection[K]],
+        weights: Sequence[int],
+        index: Mapping[K, int],
     ) -> None:
         self.costs = costs
+        self.fcosts = [float(c) for c in costs]
         self.budget = budget
-        self.ballots: list[list[int]] = []  # per group: the projects it approves
-        self.groups: list[list[int]] = [[] for _ in costs]  # per project: its groups
-        self.voters: list[list[int]] = [[] for _ in costs]  # the same, once per voter
-        for ballot, weight in groups:
-            if ballot:
-                g = len(self.ballots)
-                self.ballots.append(ballot)
-                for j in ballot:
-                    self.groups[j].append(g)
-                    if weight == 1:
-                        self.voters[j].append(g)
-                    else:
-                        self.voters[j].extend([g] * weight)
+        self.ballots = ballots
+        self.index = index
+        self.groups = self._groups_per_project()  # per project: its groups
+        # per project: its groups once per voter (so that counting them counts voters)
+        self.voters = self.groups
+        heavy = [g for g, weight in enumerate(weights) if weight != 1]
+        if heavy:
+            self.voters = [list(groups) for groups in self.groups]
+            for g in heavy:
+                for j in self._numbers(ballots[g]):
+                    self.voters[j].extend(repeat(g, weights[g] - 1))
         self.support = [len(voters) for voters in self.voters]
         self._neighbours: dict[int, set[int]] = {}
+        # costs and budget as integers over a common denominator, for quick exact sums
+        unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
+        self._scaled = [int(c * unit) for c in costs]
+        self._scaled_budget = int(budget * unit)
+
+    def _groups_per_project(self) -> list[list[int]]:
+        groups: list[list[int]] = [[] for _ in self.costs]
+        appends = {key: groups[j].append for key, j in self.index.items()}
+        listed = chain.from_iterable(self.ballots)
+        numbers = chain.from_iterable(map(repeat, count(), map(len, self.ballots)))
+        if appends.keys() >= set(chain.from_iterable(self.ballots)):
+            for key, g in zip(listed, numbers, strict=True):
+                appends[key](g)
+        else:
+            for key, g in zip(listed, numbers, strict=True):
+                if key in appends:
+                    appends[key](g)
+        return [list(dict.fromkeys(groups_of)) for groups_of in groups]  # a key listed twice
+
+    def _numbers(self, keys: Iterable[K]) -> set[int]:
+        index = self.index
+        return {index[key] for key in keys if key in index}
 
     def neighbours(self, j: int) -> set[int]:
         """The projects that share a supporter with project j (j included)."""
         found = self._neighbours.get(j)
         if found is None:
-            found = self._neighbours[j] = set().union(
-                *map(self.ballots.__getitem__, self.groups[j])
-            )
+            keys: set[K] = set()
+            ballots = map(self.ballots.__getitem__, self.groups[j])
+            while chunk := list(islice(ballots, 256)):  # stop once every project is in
+                keys.update(*chunk)
+                if len(keys) >= len(self.index) and keys >= self.index.keys():
+                    break
+            found = self._neighbours[j] = self._numbers(keys)
         return found
 
     def blocks(self, chosen: list[int]) -> list[list[int]]:
@@ -63,34 +109,86 @@ class MesData:
     def cost_of(self, chosen: Iterable[int]) -> Fraction:
         return sum((self.costs[j] for j in chosen), Fraction(0))
 
+    def overspends(self, chosen: list[int]) -> bool:
+        """Whether ``chosen`` costs more than the budget."""
+        return sum(map(self._scaled.__getitem__, chosen)) > self._scaled_budget
+
     def exhaustive(self, chosen: list[int]) -> bool:
         """No unfunded supported project fits in what ``chosen`` leaves."""
-        left = self.budget - self.cost_of(chosen)
+        scaled = self._scaled
+        left = self._scaled_budget - sum(map(scaled.__getitem__, chosen))
         taken = set(chosen)
-        return all(c > left for j, c in enumerate(self.costs) if j not in taken)
+        return all(c > left for j, c in enumerate(scaled) if j not in taken)
 
 
-_START, _BROKE = 0, 1  # the classes of every voter at the start, and of voters with no money
-_NEAR = 1e-9  # floats this close (relatively) are compared exactly
+class TooClose(Exception):
+    """A decision of a float run depends on two floats too close to call."""
+
+
+@dataclass(frozen=True)
+class MesResult:
+    """A finished run: the projects in selection order, each winner's ρ as a float, and
+    ``dens[i]`` > 0 when the i-th ρ is exactly 1 / dens[i] (0 when not known to be)."""
+
+    chosen: list[int]
+    rhos: list[float]
+    dens: list[int]
+
+
+def run_mes(data: MesData[Any], t: Fraction) -> MesResult:
+    """The MES run from per-voter budget t: in floats, or exactly where floats cannot tell."""
+    try:
+        run = MesRun(data, t)
+        run.run()
+    except TooClose:
+        return ExactRun(data, t).result()
+    return run.result()
+
+
+def _key_less(a: float, da: int, ja: int, b: float, db: int, jb: int) -> bool | None:
+    """Whether (ρ_a, ja) < (ρ_b, jb) for floats a, b (exactly 1/da, 1/db when da, db > 0);
+    None when the floats are too close to call and the exact values are not known."""
+    if a < b * (1 - NEAR):
+        return True
+    if a > b * (1 + NEAR):
+        return False
+    if da and db:
+        return (db, ja) < (da, jb)
+    return None
 
 
 class MesRun:
-    """One MES run from per-voter budget ``t``, in money classes (``outcomes`` docstring)."""
+    """One MES run from per-voter budget t, in floats, each voter group's money apart.
 
-    def __init__(self, data: MesData, t: Fraction) -> None:
+    Raises ``TooClose`` when a decision (which project wins a round, whether a project is
+    affordable) depends on floats within ``NEAR`` of each other that it cannot settle exactly.
+    """
+
+    def __init__(self, data: MesData[Any], t: Fraction) -> None:
         self.data = data
-        self.group_class = [_START] * len(data.ballots)
-        self.money: list[Fraction] = [t, Fraction(0)]
-        self.fmoney: list[float] = [float(t), 0.0]
+        ft = float(t)
+        self.tol = NEAR * ft  # per-voter money below which floats are too close to call
+        self.money = [ft] * len(data.ballots)
+        # A payment came too close to a voter's money: a zero may be a tiny positive amount,
+        # so no ρ is known to be exactly 1 / den any more.
+        self.fuzzy = False
         count = len(data.costs)
-        self.alive = [t * s >= c for c, s in zip(data.costs, data.support, strict=True)]
+        self.alive = [
+            _affordable(c, fc, s, t, ft)
+            for c, fc, s in zip(data.costs, data.fcosts, data.support, strict=True)
+        ]
         self.dirty = [False] * count
-        self.rho: list[Fraction] = [Fraction(1, s) for s in data.support]  # all rich: 1/n
-        self.pay: list[Fraction] = [c / s for c, s in zip(data.costs, data.support, strict=True)]
+        self.rho = [1.0 / s for s in data.support]  # all rich: 1/n
+        self.den = list(data.support)
+        self.pay = [c / s for c, s in zip(data.fcosts, data.support, strict=True)]
         self.heap = [(rho, j) for j, rho in enumerate(self.rho) if self.alive[j]]
         heapq.heapify(self.heap)
         self.chosen: list[int] = []
-        self.rhos: list[Fraction] = []  # the winners' ρ, round by round
+        self.rhos: list[float] = []  # the winners' ρ, round by round
+        self.dens: list[int] = []
+
+    def result(self) -> MesResult:
+        return MesResult(self.chosen, self.rhos, self.dens)
 
     def run(self) -> list[int]:
         """Fund the least-ρ project until none is affordable; the projects in order."""
@@ -98,8 +196,8 @@ class MesRun:
             self._fund(winner)
         return self.chosen
 
-    def follows(self, chosen: list[int], rhos: list[Fraction]) -> bool:
-        """Whether a run from a smaller budget picking ``chosen`` at ``rhos`` is also this one's.
+    def follows(self, earlier: MesResult) -> bool:
+        """Whether a run from a smaller budget, ``earlier``, is also this one's.
 
         With the same winners so far, every voter's money grows with the starting budget and
         every ρ shrinks. So if each winner's ρ at the smaller budget is at most every other ρ
@@ -107,18 +205,24 @@ class MesRun:
         here at the end, every starting budget in between funds the same projects. Winners in
         a row that share no supporter form a block: any order among them gives the same set and
         the same money after them, so only the projects outside the block must stay above the
-        block's largest ρ.
+        block's largest ρ. A comparison too close to call counts as failed: this only proves.
+        If it returns False the rounds done here are still true MES rounds at this budget.
         """
+        rhos, dens = earlier.rhos, earlier.dens
         start = 0
-        for block in self.data.blocks(chosen):
+        for block in self.data.blocks(earlier.chosen):
             end = start + len(block)
-            if len(block) == 1 or not self._beats_all(set(block), max(rhos[start:end])):
-                for winner, rho in zip(block, rhos[start:end], strict=True):
-                    if not self._beats_all({winner}, rho):
+            top = max(range(start, end), key=rhos.__getitem__)
+            if len(block) == 1 or not self._beats_all(set(block), rhos[top], dens[top]):
+                for i, winner in enumerate(block, start):
+                    if not self._beats_all({winner}, rhos[i], dens[i]):
                         return False
                     self._fund(winner)
-            else:  # in this run's own order: the least ρ first, ties by rank
-                for winner in sorted(block, key=lambda j: (self.rho[j], j)):
+            else:
+                order = self._order(block)
+                if order is None:
+                    return False
+                for winner in order:
                     self._fund(winner)
             start = end
         extra = self._next()
@@ -127,31 +231,42 @@ class MesRun:
         heapq.heappush(self.heap, (self.rho[extra], extra))  # left as found, for run()
         return False
 
-    def _beats_all(self, insiders: set[int], rho: Fraction) -> bool:
-        """No live project outside ``insiders`` has ρ below ``rho`` (or equal, winning a tie)."""
+    def _order(self, block: list[int]) -> list[int] | None:
+        """The block in this run's own order (least ρ first), None if too close to call."""
+        order = sorted(block, key=lambda j: (self.rho[j], j))
+        rho, den = self.rho, self._dens()
+        for a, b in zip(order, order[1:], strict=False):
+            if not _key_less(rho[a], den[a], a, rho[b], den[b], b):
+                return None
+        return order
+
+    def _dens(self) -> list[int]:
+        return [0] * len(self.den) if self.fuzzy else self.den
+
+    def _beats_all(self, insiders: set[int], rho: float, den: int) -> bool:
+        """No live project outside ``insiders`` has (ρ, rank) below (rho, last insider)."""
         last = max(insiders)
         held = []
         ok = True
-        while self.heap and ok:
-            low, j = self.heap[0]
-            if low > rho or (low == rho and j > last):
-                break
-            heapq.heappop(self.heap)
-            if not self.alive[j]:
+        heap, alive, dirty, mine = self.heap, self.alive, self.dirty, self._dens()
+        bound = rho * (1 + NEAR)
+        while heap and ok and heap[0][0] <= bound:
+            low, j = heapq.heappop(heap)
+            if not alive[j] or low != self.rho[j]:
                 continue
             if j in insiders:
                 held.append((low, j))
-            elif self.dirty[j]:
+            elif dirty[j]:
                 self._requeue(j)
             else:
-                ok = False
                 held.append((low, j))
+                ok = _key_less(low, mine[j], j, rho, den, last) is False
         for entry in held:
-            heapq.heappush(self.heap, entry)
+            heapq.heappush(heap, entry)
         for j in insiders:
-            if self.dirty[j]:
-                self._evaluate(j)
-        return ok and all(self.alive[j] for j in insiders)
+            if dirty[j]:
+                self._requeue(j)
+        return ok and all(alive[j] for j in insiders)
 
     def _requeue(self, j: int) -> None:
         self._evaluate(j)
@@ -160,25 +275,165 @@ class MesRun:
 
     def _next(self) -> int | None:
         """The live project with the least (ρ, tie rank), lazily re-evaluated."""
+        heap, alive, dirty, rho = self.heap, self.alive, self.dirty, self.rho
+        while heap:
+            low, j = heapq.heappop(heap)
+            if not alive[j] or low != rho[j]:
+                continue  # dead, or an outdated entry (j was pushed again when evaluated)
+            if dirty[j]:
+                self._requeue(j)
+                continue
+            return self._untie(j, low)
+        return None
+
+    def _untie(self, j: int, low: float) -> int:
+        """``j`` wins unless a project too close to call exists; then decide exactly."""
+        heap, alive, dirty, rho = self.heap, self.alive, self.dirty, self.rho
+        bound = low * (1 + NEAR)
+        tied = [j]
+        while heap and heap[0][0] <= bound:
+            other, k = heapq.heappop(heap)
+            if not alive[k] or other != rho[k] or k in tied:
+                continue
+            if dirty[k]:
+                self._requeue(k)
+                continue
+            tied.append(k)
+        if len(tied) == 1:
+            return j
+        den = self._dens()
+        if not all(den[p] for p in tied):
+            raise TooClose
+        best = min(tied, key=lambda p: (-den[p], p))  # ρ = 1/den: the largest den
+        for p in tied:
+            if p != best:
+                heapq.heappush(heap, (rho[p], p))
+        return best
+
+    def _evaluate(self, j: int) -> None:
+        """ρ from the supporters' money sorted: the poorest pay all they have until the others
+        can share the rest equally."""
+        self.dirty[j] = False
+        voters, get = self.data.voters[j], self.money.__getitem__
+        voters.sort(key=get)  # in the order of the last evaluation: nearly sorted already
+        money = list(map(get, voters))
+        n = len(money)
+        if not self._can_pay(j, sum(money), n):
+            return
+        cost = self.data.fcosts[j]
+        broke = poor = bisect_right(money, 0.0)
+        paid = 0.0
+        while cost - paid > money[poor] * (n - poor):
+            paid += money[poor]
+            poor += 1
+        rich = n - poor
+        pay = (cost - paid) / rich
+        # ρ = 1/rich exactly if the poor have nothing and the poorest rich clearly can pay
+        exact = poor == broke and money[poor] > pay + self.tol
+        self._set(j, pay, rich if exact else 0)
+
+    def _can_pay(self, j: int, total: float, n: int) -> bool:
+        """Whether j's supporters, holding ``total``, can pay its cost; it dies if not."""
+        cost = self.data.fcosts[j]
+        if total < cost - self.tol * n:
+            self.alive[j] = False
+            return False
+        if total <= cost + self.tol * n:
+            raise TooClose
+        return True
+
+    def _set(self, j: int, pay: float, den: int) -> None:
+        self.pay[j] = pay
+        self.rho[j] = pay / self.data.fcosts[j]
+        self.den[j] = den
+
+    def _fund(self, j: int) -> None:
+        self.alive[j] = False
+        self.chosen.append(j)
+        self.rhos.append(self.rho[j])
+        self.dens.append(0 if self.fuzzy else self.den[j])
+        pay, money, tol = self.pay[j], self.money, self.tol
+        changed = False
+        for g in self.data.groups[j]:
+            m = money[g]
+            if m > pay + tol:
+                money[g] = m - pay
+            elif m:
+                if m >= pay - tol:
+                    self.fuzzy = True
+                money[g] = m - pay if m > pay else 0.0
+            else:
+                continue
+            changed = True
+        if changed:
+            dirty = self.dirty
+            for k in self.data.neighbours(j):
+                dirty[k] = True
+
+
+def _affordable(cost: Fraction, fcost: float, support: int, t: Fraction, ft: float) -> bool:
+    """Whether ``support`` voters holding t each can pay ``cost`` (exactly when close)."""
+    total = ft * support
+    if abs(total - fcost) > NEAR * fcost:
+        return total > fcost
+    return t * support >= cost
+
+
+_START, _BROKE = 0, 1  # the classes of every voter at the start, and of voters with no money
+
+
+class ExactRun:
+    """One MES run from per-voter budget ``t`` in exact rationals, voters in money classes.
+
+    Voters who supported the same funded projects so far hold the same money, so money is
+    kept per class, not per voter: the groups of a funded project move from their class to the
+    class "after paying for it"; voters left with nothing share one class.
+    """
+
+    def __init__(self, data: MesData[Any], t: Fraction) -> None:
+        self.data = data
+        self.group_class = [_START] * len(data.ballots)
+        self.money: list[Fraction] = [t, Fraction(0)]
+        self.fmoney: list[float] = [float(t), 0.0]
+        self.alive = [t * s >= c for c, s in zip(data.costs, data.support, strict=True)]
+        self.dirty = [False] * len(data.costs)
+        self.rho: list[Fraction] = [Fraction(1, s) for s in data.support]  # all rich: 1/n
+        self.pay: list[Fraction] = [c / s for c, s in zip(data.costs, data.support, strict=True)]
+        self.heap = [(rho, j) for j, rho in enumerate(self.rho) if self.alive[j]]
+        heapq.heapify(self.heap)
+        self.chosen: list[int] = []
+        self.rhos: list[Fraction] = []  # the winners' ρ, round by round
+
+    def result(self) -> MesResult:
+        self.run()
+        dens = [rho.denominator if rho.numerator == 1 else 0 for rho in self.rhos]
+        return MesResult(self.chosen, [float(rho) for rho in self.rhos], dens)
+
+    def run(self) -> list[int]:
+        """Fund the least-ρ project until none is affordable; the projects in order."""
+        while (winner := self._next()) is not None:
+            self._fund(winner)
+        return self.chosen
+
+    def _next(self) -> int | None:
+        """The live project with the least (ρ, tie rank), lazily re-evaluated."""
         while self.heap:
             rho, j = heapq.heappop(self.heap)
             if not self.alive[j]:
                 continue
             if self.dirty[j]:
-                self._requeue(j)
+                self._evaluate(j)
+                if self.alive[j]:
+                    heapq.heappush(self.heap, (self.rho[j], j))
             elif self.rho[j] != rho:
                 heapq.heappush(self.heap, (self.rho[j], j))
             else:
                 return j
         return None
 
-    def _members(self, j: int) -> Counter[int]:
-        """Project j's supporters per money class."""
-        return Counter(map(self.group_class.__getitem__, self.data.voters[j]))
-
     def _evaluate(self, j: int) -> None:
         self.dirty[j] = False
-        members = self._members(j)
+        members = Counter(map(self.group_class.__getitem__, self.data.voters[j]))
         order = sorted(members, key=self.fmoney.__getitem__)
         swept = self._sweep(j, members, order)
         if swept is not None and not self._split_holds(order, *swept):
@@ -212,12 +467,12 @@ class MesRun:
         """Exact check of the float-sorted split where floats are too close to trust."""
         money, fmoney, fpay = self.money, self.fmoney, float(pay)
         for c in reversed(order[:poor]):
-            if fmoney[c] < fpay * (1 - _NEAR):
+            if fmoney[c] < fpay * (1 - NEAR):
                 break
             if not money[c] < pay:
                 return False
         for c in order[poor:]:
-            if fmoney[c] > fpay * (1 + _NEAR):
+            if fmoney[c] > fpay * (1 + NEAR):
                 break
             if not money[c] >= pay:
                 return False

@@ -1,12 +1,13 @@
-"""Outcome rules for participatory budgeting, in exact arithmetic.
+"""Outcome rules for participatory budgeting, with exact outcomes.
 
 Every rule takes a ``Profile`` (project costs, the budget, the approval ballots) and an explicit
 ``tie_break``: the sequence of all project ids, first = wins a tie. ``pabulib_tie_break(ids)``
 (lexicographic on the id string, ``"10" < "9"``) is what pabutools 1.2.3 does and must be used
 to replay a ``.pb`` file; a street round passes its own order (cheaper first, then ballot
-position, as ``tally.rank_key`` does). All money is ``fractions.Fraction`` or ``int``, so ties
-are exact ties. The rules reproduce pabutools 1.2.3 (checked on every file in
-``shared/pabulib`` by ``tests/domain/test_outcomes.py``):
+position, as ``tally.rank_key`` does). Costs and budgets are ``fractions.Fraction`` or ``int``
+and every outcome is the one exact arithmetic gives, ties included (MES computes in floats and
+settles exactly what floats cannot, see below). The rules reproduce pabutools 1.2.3 (checked
+on every file in ``shared/pabulib`` by ``tests/domain/test_outcomes.py``):
 
 * ``greedy`` — ``greedy_utilitarian_welfare`` with an additive satisfaction: rank projects by
   score (number of supporters for cost satisfaction; total points or positional points for the
@@ -29,31 +30,46 @@ are exact ties. The rules reproduce pabutools 1.2.3 (checked on every file in
 * ``mes_then_greedy`` / ``mes_add1_then_greedy`` — ``completion_by_rule_combination``: the MES
   outcome, then ``greedy`` (cost satisfaction, no threshold) from it on what is left.
 
-How MES is made fast (pure Python, exact):
+How MES is made fast (pure Python, outcome exact):
 
-1. Voters with the same approval set are one *group* (Wrocław 2015's 131,778 choose-1 ballots
-   are 196 groups). Each project keeps its supporter groups, and once per voter the group index
-   (so that ``collections.Counter`` counts voters at C speed).
-2. Voters who supported the same funded projects so far hold the same money (a funded project
-   takes the same ρ·cost from each rich supporter and everything from a poor one), so a run
-   keeps budget *classes*: the groups of a funded project move from their class to the class
-   "after paying for it"; voters left with nothing share one class. Computing ρ counts a
-   project's supporters per class, sorts the classes by money (floats, checked exactly where
-   two values are too close to call) and sweeps them: the poorest pay all they have until the
-   others can share the rest equally. Money stays exact (``Fraction``) per class, not per voter.
+1. Voters with the same ballot are one *group* (Wrocław 2015's 131,778 choose-1 ballots are
+   196 groups); ``grouped_profile`` takes the groups as the file reader counted them. Each
+   project keeps its supporter groups, and once per voter the group index.
+2. A run is computed in floating point (``equal_shares.MesRun``), each group's money one float.
+   A project's ρ comes from its supporters' money sorted: the poorest pay all they have until
+   the others can share the rest equally (``Σ min(money_i, ρ·cost) = cost``). Each project's
+   supporter list is kept in the order of its last evaluation, so the next sort (in this run,
+   or in the next Add1 run) meets a nearly sorted list.
 3. Lazy re-evaluation: a project's ρ can only grow as budgets shrink, so a heap holds each
    project's last ρ as a lower bound, keyed (ρ, tie rank). Only a project one of whose
    supporters paid since is recomputed; a fresh entry on top of the heap wins the round.
-4. Add1 without running every step. With the same winners so far, every voter's money grows
-   with the starting budget t and every ρ shrinks (ρ is the water level of
-   ``Σ min(money_i, ρ·cost) = cost``). So a run at t₀ also describes every t in [t₀, t₁] if,
-   replaying its winners at t₁, each winner's ρ at t₀ is at most every other project's ρ at t₁
-   (strictly below a project that would win the tie) and nothing else is affordable at t₁ at
-   the end. Consecutive winners that share no supporter form a block whose internal order may
-   change without changing the set or the money after it; only outsiders must stay above the
-   block's largest ρ. The loop probes 1, 2, 4, … steps ahead and skips what is proven (the
-   probe is then the true run at its budget, block members in its own order); a probe that
-   fails still did true MES rounds at its budget and is finished as the next step's run.
+4. The outcome stays the exact one. Every decision that shapes it — which project wins a round,
+   whether a project's supporters can pay for it — is taken on floats only when they differ
+   by more than ``equal_shares.NEAR`` (10⁻⁹, relative; for money, 10⁻⁹ of a voter's starting
+   budget per voter). Closer than that, it is settled exactly: a ρ that is 1/n, n supporters
+   each paying an equal share and the others having nothing left, is known as such, so such
+   ties (the common kind: equal costs and equal support) compare the n's; any other close
+   call raises ``TooClose`` and the run is redone in exact rationals (``ExactRun``: money kept
+   as ``Fraction`` per class of voters who paid for the same projects).
+   A payment that comes that close to a voter's money does not change anything beyond float
+   error either way (she pays all she has, or all but a crumb), but no ρ is then taken as
+   exactly 1/n. The margin is wide: against the exact engine, the floats' ρ are off by at most
+   2·10⁻¹³ (relative) on the corpus files at the budgets ``test_float_error_far_below_…``
+   checks, and no run of any rule on any corpus file needs the exact engine.
+5. Add1 without running every step. With the same winners so far, every voter's money grows
+   with the starting budget t and every ρ shrinks. So a run at t₀ also describes every t in
+   [t₀, t₁] if, replaying its winners at t₁, each winner's ρ at t₀ is at most every other
+   project's ρ at t₁ (strictly below a project that would win the tie) and nothing else is
+   affordable at t₁ at the end (a comparison too close to call counts as not proven).
+   Consecutive winners that share no supporter form a block whose internal order may change
+   without changing the set or the money after it; only outsiders must stay above the block's
+   largest ρ. The loop probes further ahead after each proof (1, 2, 4, … steps; each long
+   probe that fails doubles the proofs in a row needed before the next doubling, up to 16, and
+   one that succeeds sets it back to one: a failed long probe is a run thrown away) and skips
+   what is proven (the probe is then the true run at its budget, block members in its own
+   order); a one-step probe that fails still did true MES rounds at its budget and is finished
+   as the next step's run. On dense files (Praga-Północ, Toulouse) the order of the winners
+   changes at most steps, so nearly every step is a run of its own.
 """
 
 from __future__ import annotations
@@ -62,9 +78,10 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
 from typing import Generic, TypeVar
 
-from .equal_shares import MesData, MesRun
+from .equal_shares import ExactRun, MesData, MesResult, MesRun, TooClose, run_mes
 
 P = TypeVar("P", bound=Hashable)
 Number = Fraction | int
@@ -82,7 +99,7 @@ class Profile(Generic[P]):
     def approvals(self) -> dict[P, int]:
         """Number of voters approving each project (zero included)."""
         counts = dict.fromkeys(self.costs, 0)
-        for ballot, weight in self.groups:
+        for ballot, weight in self.groups:  # per distinct ballot, not per voter
             for project in ballot:
                 counts[project] += weight
         return counts
@@ -101,15 +118,21 @@ def approval_profile(
     costs: Mapping[P, Number], budget: Number, ballots: Iterable[Iterable[P]]
 ) -> Profile[P]:
     """Build a ``Profile``; a ballot is the set of projects it lists (duplicates collapse)."""
-    grouped: Counter[frozenset[P]] = Counter(map(frozenset, ballots))
-    unknown = {p for ballot in grouped for p in ballot} - costs.keys()
+    return grouped_profile(costs, budget, Counter(map(frozenset, ballots)))
+
+
+def grouped_profile(
+    costs: Mapping[P, Number], budget: Number, groups: Mapping[frozenset[P], int]
+) -> Profile[P]:
+    """Build a ``Profile`` from each distinct approval set and how many voters cast it."""
+    unknown = set(chain.from_iterable(groups)) - costs.keys()
     if unknown:
         raise ValueError(f"ballots name unknown projects: {sorted(map(str, unknown))}")
     return Profile(
         {p: Fraction(c) for p, c in costs.items()},
         Fraction(budget),
-        tuple(grouped.items()),
-        sum(grouped.values()),
+        tuple(groups.items()),
+        sum(groups.values()),
     )
 
 
@@ -192,21 +215,21 @@ def greedy_outcome(
     return Outcome(tuple(chosen), total_cost(profile.costs, chosen))
 
 
-def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData, list[P], list[P]]:
+def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData[P], list[P], list[P]]:
     """The engine's view of ``profile``: supported projects numbered in tie order."""
     rank = _ranks(profile.costs, tie_break)
-    approvals = profile.approvals()
-    supported = sorted((p for p in profile.costs if approvals[p] > 0), key=rank.__getitem__)
-    free = [p for p in supported if profile.costs[p] == 0]
+    ballots = [ballot for ballot, _ in profile.groups]
+    supported = sorted(set(chain.from_iterable(ballots)), key=rank.__getitem__)
+    free = [p for p in supported if profile.costs[p] == 0]  # funded before MES starts
     ids = [p for p in supported if profile.costs[p] > 0]
     index = {p: j for j, p in enumerate(ids)}
-    groups = (([index[p] for p in ballot if p in index], n) for ballot, n in profile.groups)
-    data = MesData([profile.costs[p] for p in ids], profile.budget, groups)
+    weights = [n for _, n in profile.groups]
+    data = MesData([profile.costs[p] for p in ids], profile.budget, ballots, weights, index)
     return data, ids, free
 
 
 def _as_outcome(
-    data: MesData, ids: list[P], free: list[P], chosen: list[int], t: Fraction | None
+    data: MesData[P], ids: list[P], free: list[P], chosen: list[int], t: Fraction | None
 ) -> Outcome[P]:
     return Outcome((*free, *(ids[j] for j in chosen)), data.cost_of(chosen), t)
 
@@ -217,7 +240,7 @@ def mes(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
     if not profile.voters:
         return Outcome(tuple(free), Fraction(0), None)
     t = profile.budget / profile.voters
-    return _as_outcome(data, ids, free, MesRun(data, t).run(), t)
+    return _as_outcome(data, ids, free, run_mes(data, t).chosen, t)
 
 
 def mes_add1(profile: Profile[P], tie_break: Sequence[P], *, increment: Number = 1) -> Outcome[P]:
@@ -227,27 +250,66 @@ def mes_add1(profile: Profile[P], tie_break: Sequence[P], *, increment: Number =
         return Outcome(tuple(free), Fraction(0), None)
     step = Fraction(increment)
     t = profile.budget / profile.voters
-    run = MesRun(data, t)
-    run.run()
+    run = run_mes(data, t)
     previous: tuple[list[int], Fraction | None] = ([], None)
-    jump = 1
+    stride = _Stride()
     while True:
-        if data.cost_of(run.chosen) > data.budget:
+        if data.overspends(run.chosen):
             # Only a one-step probe can change the set, so ``previous`` ran at t - step.
             return _as_outcome(data, ids, free, *previous)
         if data.exhaustive(run.chosen):
             return _as_outcome(data, ids, free, run.chosen, t)
         previous = (run.chosen, t)
-        # A probe ``jump`` steps ahead that follows this run proves the steps between fund
-        # the same projects. Whether it does or not, what it did is a true MES run so far.
+        t, run = _add1_step(data, t, step, run, stride)
+
+
+@dataclass
+class _Stride:
+    """How many steps ahead the next Add1 probe looks. It doubles after ``patience`` proofs in
+    a row; a failed probe sends it back to one step, and if the failed probe was a long one
+    (a run thrown away) the next doubling waits for twice as many proofs."""
+
+    jump: int = 1
+    proofs: int = 0
+    patience: int = 1
+
+    def proved(self) -> None:
+        if self.jump > 1:
+            self.patience = 1
+        self.proofs += 1
+        if self.proofs >= self.patience:
+            self.jump, self.proofs = self.jump * 2, 0
+
+    def failed(self) -> None:
+        if self.jump > 1:
+            self.patience = min(2 * self.patience, 16)
+        self.jump, self.proofs = 1, 0
+
+
+def _add1_step(
+    data: MesData[P], t: Fraction, step: Fraction, run: MesResult, stride: _Stride
+) -> tuple[Fraction, MesResult]:
+    """The next Add1 run after ``run`` at t, and its budget.
+
+    A probe ``stride.jump`` steps ahead that follows ``run`` proves the steps between fund the
+    same projects. Whether it does or not, what it did is a true MES run so far: a one-step
+    probe is finished as the next step's run; a longer one is dropped for a one-step probe.
+    """
+    while True:
+        jump = stride.jump
         probe = MesRun(data, t + step * jump)
-        if probe.follows(run.chosen, run.rhos):
-            t, run, jump = t + step * jump, probe, jump * 2
-        elif jump == 1:
-            probe.run()
-            t, run = t + step, probe
-        else:
-            jump = 1
+        try:
+            if probe.follows(run):
+                stride.proved()
+                return t + step * jump, probe.result()
+            stride.failed()
+            if jump == 1:
+                probe.run()
+                return t + step, probe.result()
+        except TooClose:
+            stride.failed()
+            if jump == 1:
+                return t + step, ExactRun(data, t + step).result()
 
 
 def mes_then_greedy(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:

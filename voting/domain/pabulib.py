@@ -23,6 +23,16 @@ title line and a header line. Reading follows pabutools 1.2.3 (the reference imp
 
 ``open_pb`` reads META and PROJECTS and returns the votes as a lazy iterator, so a caller can
 stream a 100,000-ballot file; ``parse_pb``/``read_pb`` build the whole ``PbElection``.
+
+``read_pb(path, voter_data=False)`` — what replaying a file needs — does not read the VOTES rows
+one by one. When the section has no quote, no NUL, no blank line and every row the header's
+number of cells (so that ``;`` alone separates them: true of every corpus file), it cuts the
+vote (and points) column out of the text with string methods, counts the distinct cells, and
+reads each distinct cell once, the way a row is read (a plain comma list of known ids is just
+split; repeats collapse where ballots are made). Anything else is read row by row, so both ways
+accept, refuse and read the same files. The counted view is ``PbElection.ballot_counts``,
+``approval_groups`` and ``approval_counts``; the per-voter ``PbVote`` s are read from the kept
+text the first time ``votes`` is used (``PbVotes``, equal to the tuple of them).
 ``dump_pb`` writes a valid file from the same dataclasses (the META counts are set from the
 data, costs and points are written as exact decimals), and parsing it gives the same data back.
 """
@@ -31,10 +41,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain, repeat
+from operator import itemgetter, methodcaller
 from pathlib import Path
+from typing import overload
 
 from .errors import InvalidInput
 
@@ -71,13 +85,17 @@ class PbVote:
     duplicates: int = field(default=0, compare=False)
 
 
+Ballot = tuple[tuple[str, ...], tuple[Fraction, ...] | None]
+"""A vote without its voter: the projects listed (duplicates collapsed) and their points."""
+
+
 @dataclass(frozen=True, slots=True)
 class PbElection:
     """A whole ``.pb`` file: META in file order, projects and votes in file order."""
 
     meta: dict[str, str] = field(hash=False)
     projects: tuple[PbProject, ...]
-    votes: tuple[PbVote, ...]
+    votes: Sequence[PbVote]  # a tuple, or ``PbVotes`` (built on first use) from ``read_pb``
     project_columns: tuple[str, ...] = ("project_id", "cost")
     vote_columns: tuple[str, ...] = ("voter_id", "vote")
 
@@ -103,6 +121,27 @@ class PbElection:
     def file_selected(self) -> frozenset[str]:
         """Ids the file marks ``selected`` = 1."""
         return frozenset(p.project_id for p in self.projects if p.selected == 1)
+
+    def ballot_counts(self) -> dict[Ballot, int]:
+        """How many voters cast each distinct vote (projects in order, and their points)."""
+        if isinstance(self.votes, PbVotes):
+            return self.votes.tally.ballot_counts()
+        return dict(Counter((vote.projects, vote.points) for vote in self.votes))
+
+    def approval_groups(self) -> dict[frozenset[str], int]:
+        """How many voters listed each distinct set of projects."""
+        if isinstance(self.votes, PbVotes):
+            return self.votes.tally.approval_groups()
+        return dict(Counter(frozenset(vote.projects) for vote in self.votes))
+
+    def approval_counts(self) -> dict[str, int]:
+        """How many voters listed each project (every project, zero included)."""
+        counts = dict.fromkeys((p.project_id for p in self.projects), 0)
+        if isinstance(self.votes, PbVotes):
+            counts.update(self.votes.tally.approval_counts())
+        else:
+            counts.update(Counter(chain.from_iterable(vote.projects for vote in self.votes)))
+        return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,20 +266,26 @@ class _VoteReader:
     def read(self, number: int, cells: list[str]) -> PbVote:
         if len(cells) != self.width:
             raise PabulibFormatError(reason="wrong_cell_count", line=number)
-        ids = self._ids(cells[self.vote_col], number)
+        points = cells[self.points_col] if self.with_points else ""
+        projects, values, dropped = self.ballot(cells[self.vote_col], points, number)
         extra = {}
         for i, name in self.extra_cols:
             value = cells[i].strip()
             if value.lower() != "none":
                 extra[name] = value
-        voter_id = cells[self.voter_col].strip()
+        return PbVote(cells[self.voter_col].strip(), projects, values, extra, dropped)
+
+    def ballot(
+        self, vote: str, points: str, number: int
+    ) -> tuple[tuple[str, ...], tuple[Fraction, ...] | None, int]:
+        """The vote and points cells of one row read: (projects, points, entries dropped)."""
+        ids = self._ids(vote, number)
         if self.with_points:
-            points = self._points(cells[self.points_col], len(ids), number)
-            merged = dict(zip(ids, points, strict=True))  # first position, last points
-            dropped = len(ids) - len(merged)
-            return PbVote(voter_id, tuple(merged), tuple(merged.values()), extra, dropped)
+            values = self._points(points, len(ids), number)
+            merged = dict(zip(ids, values, strict=True))  # first position, last points
+            return tuple(merged), tuple(merged.values()), len(ids) - len(merged)
         unique = tuple(dict.fromkeys(ids))
-        return PbVote(voter_id, unique, None, extra, len(ids) - len(unique))
+        return unique, None, len(ids) - len(unique)
 
     def _ids(self, text: str, number: int) -> list[str]:
         ids = text.split(",")
@@ -312,9 +357,177 @@ def parse_pb(lines: Iterable[str], *, voter_data: bool = True) -> PbElection:
 
 
 def read_pb(path: str | Path, *, voter_data: bool = True) -> PbElection:
-    """Read a ``.pb`` file (UTF-8, BOM tolerated, any line ending)."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return parse_pb(handle, voter_data=voter_data)
+    """Read a ``.pb`` file (UTF-8, BOM tolerated, any line ending).
+
+    With ``voter_data=False`` the votes are counted at once and kept as text (``PbVotes``).
+    """
+    if voter_data:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return parse_pb(handle, voter_data=True)
+    text = Path(path).read_bytes().decode("utf-8-sig")  # as the text reader, newlines kept
+    return _parse_counted(text) or parse_pb(io.StringIO(text, newline=""), voter_data=False)
+
+
+def _parse_counted(text: str) -> PbElection | None:
+    """META and PROJECTS read row by row, VOTES counted; None where the row-by-row reader
+    must decide (quoted cells, NUL, blank lines, a wrong number of cells, anything it would
+    reject), so that both readers accept the same files and read them the same way."""
+    handle = io.StringIO(text, newline="")
+    rows = _rows(_without_bom(handle))
+    meta, project_header = _read_meta(rows)
+    projects, vote_header = _read_projects(rows, project_header)
+    reader = _VoteReader(
+        vote_header,
+        meta.get("vote_type", "approval"),
+        (p.project_id for p in projects),
+        voter_data=False,
+    )
+    votes = _count_votes(text[handle.tell() :], reader)
+    if votes is None:
+        return None
+    return PbElection(meta, projects, votes, tuple(project_header), tuple(vote_header))
+
+
+def _count_votes(body: str, reader: _VoteReader) -> PbVotes | None:
+    """The VOTES rows after the header, counted without reading them one by one."""
+    if '"' in body or "\0" in body:
+        return None
+    if "\r" in body:
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    body = body.rstrip("\n")
+    lines = body.split("\n")
+    if not body or set(map(str.count, lines, repeat(";"))) != {reader.width - 1}:
+        return None
+    last = max(reader.vote_col, reader.points_col)
+    rows = map(methodcaller("split", ";", last + 1), lines)
+    try:
+        if reader.with_points:
+            pairs = map(itemgetter(reader.vote_col, reader.points_col), rows)
+            tally = _Tally.read(reader, Counter(pairs))
+        else:
+            tally = _Tally.count(reader, Counter(map(itemgetter(reader.vote_col), rows)))
+    except PabulibFormatError:
+        return None
+    return PbVotes(body, reader, len(lines), tally)
+
+
+class _Tally:
+    """The distinct votes of a VOTES section and how many voters cast each.
+
+    Either ``plain``: each distinct vote cell is a comma list of known ids without blanks or
+    spaces, so splitting it (and collapsing repeats) is reading it; or ``ballots``: each
+    distinct cell (with its points) read as ``_VoteReader`` reads a row.
+    """
+
+    def __init__(self, plain: dict[str, int] | None, ballots: dict[Ballot, int] | None) -> None:
+        self.plain = plain
+        self.ballots = ballots
+        self._groups: dict[frozenset[str], int] | None = None
+
+    @classmethod
+    def count(cls, reader: _VoteReader, cells: Counter[str]) -> _Tally:
+        joined = "\n" + "\n".join(cells) + "\n"
+        if any(bad in joined for bad in (" ", ",,", "\n,", ",\n", "\n\n")):
+            return cls.read(reader, Counter({(cell, ""): n for cell, n in cells.items()}))
+        if not reader.known.issuperset(joined[1:-1].replace("\n", ",").split(",")):
+            raise PabulibFormatError(reason="unknown_project")
+        return cls(dict(cells), None)
+
+    @classmethod
+    def read(cls, reader: _VoteReader, cells: Counter[tuple[str, str]]) -> _Tally:
+        ballots: dict[Ballot, int] = {}
+        for (vote, points), n in cells.items():
+            ballot = reader.ballot(vote, points, 0)[:2]
+            ballots[ballot] = ballots.get(ballot, 0) + n
+        return cls(None, ballots)
+
+    def ballot_counts(self) -> dict[Ballot, int]:
+        if self.ballots is None:
+            self.ballots = {}
+            for cell, n in (self.plain or {}).items():
+                ballot = (tuple(dict.fromkeys(cell.split(","))), None)
+                self.ballots[ballot] = self.ballots.get(ballot, 0) + n
+        return self.ballots
+
+    def approval_groups(self) -> dict[frozenset[str], int]:
+        if self._groups is None:
+            self._groups = self._add_up_groups()
+        return self._groups
+
+    def _add_up_groups(self) -> dict[frozenset[str], int]:
+        if self.plain is None:
+            keys = list(map(frozenset, map(itemgetter(0), self.ballot_counts())))
+            counts = list(self.ballot_counts().values())
+        else:
+            keys = list(map(frozenset, map(str.split, self.plain, repeat(","))))
+            counts = list(self.plain.values())
+        return _add_up(keys, counts)
+
+    def approval_counts(self) -> Counter[str]:
+        groups = self.approval_groups()
+        listed = chain.from_iterable(map(repeat, groups, groups.values()))
+        return Counter(chain.from_iterable(listed))
+
+
+def _add_up(keys: list[frozenset[str]], counts: list[int]) -> dict[frozenset[str], int]:
+    """``keys`` with their ``counts``, equal keys added up."""
+    added = dict(zip(keys, counts, strict=True))  # the last count of each key
+    if len(added) < len(keys):
+        repeated = {key for key, times in Counter(keys).items() if times > 1}
+        for key in repeated:
+            added[key] = 0
+        for key, n in zip(keys, counts, strict=True):
+            if key in repeated:
+                added[key] += n
+    return added
+
+
+class PbVotes(Sequence[PbVote]):
+    """The votes of a file read with ``voter_data=False``: counted at once, kept as text.
+
+    The outcome rules need only how many voters cast each distinct vote (``tally``), so
+    reading stops there; the per-voter ``PbVote`` s are read from the kept VOTES text the
+    first time they are asked for. Equal to the tuple of those votes.
+    """
+
+    def __init__(self, text: str, reader: _VoteReader, count: int, tally: _Tally) -> None:
+        self._text = text
+        self._reader = reader
+        self._count = count
+        self.tally = tally
+        self._votes: tuple[PbVote, ...] | None = None
+
+    def _all(self) -> tuple[PbVote, ...]:
+        if self._votes is None:
+            rows = _rows(io.StringIO(self._text, newline=""))
+            self._votes = tuple(_iter_votes(rows, self._reader))
+        return self._votes
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> PbVote: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[PbVote, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> PbVote | tuple[PbVote, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[PbVote]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PbVotes | tuple):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"PbVotes({self._count} votes)"
 
 
 def parse_pb_text(text: str) -> PbElection:

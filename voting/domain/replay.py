@@ -9,6 +9,9 @@
   satisfaction and its completions (see ``outcomes``).
 
 A ballot supports every project it lists (duplicates collapsed, as ``pabulib`` reads them).
+Scores and profiles come from the file's distinct votes and how many voters cast each
+(``PbElection.ballot_counts`` / ``approval_groups`` / ``approval_counts``), never voter by
+voter, so a file read with ``voter_data=False`` is replayed without its rows being read.
 ``threshold=True`` applies the file's ``min_project_score_threshold`` to the greedy rules, as
 Pabulib's ``greedy-threshold`` does: the score is the number of supporters, or the total points
 on cumulative and scoring files.
@@ -34,18 +37,33 @@ RULES = (
 
 def profile_of(election: PbElection) -> outcomes.Profile[str]:
     """The approval profile of a file: a ballot approves every project it lists."""
-    return outcomes.approval_profile(
-        election.costs, election.budget, (vote.projects for vote in election.votes)
-    )
+    return outcomes.grouped_profile(election.costs, election.budget, election.approval_groups())
+
+
+def _points(election: PbElection) -> dict[str, outcomes.Number]:
+    """Total points per project (cumulative and scoring files)."""
+    totals: dict[str, outcomes.Number] = {}
+    for (projects, points), n in election.ballot_counts().items():
+        for project, value in zip(projects, points or (), strict=True):
+            totals[project] = totals.get(project, 0) + value * n
+    return totals
+
+
+def _positional(election: PbElection) -> dict[str, int]:
+    """Positional points per project: k for first place on a k-long ranking, …, 1 for last."""
+    totals: dict[str, int] = {}
+    for (projects, _), n in election.ballot_counts().items():
+        for place, project in enumerate(projects):
+            totals[project] = totals.get(project, 0) + (len(projects) - place) * n
+    return totals
 
 
 def _scores(election: PbElection, rule: str) -> Mapping[str, outcomes.Number]:
     if rule == "greedy-points":
-        listed = ((v.projects, v.points or ()) for v in election.votes)
-        return outcomes.points_scores(listed)
+        return _points(election)
     if rule == "greedy-positional":
-        return outcomes.positional_scores(v.projects for v in election.votes)
-    return profile_of(election).approvals()
+        return _positional(election)
+    return election.approval_counts()
 
 
 def _threshold_scores(election: PbElection) -> Mapping[str, outcomes.Number]:
