@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, abort, current_app, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .domain import codes
 from .extensions import db, login_manager
 from .logging import install_log_redaction
 from .models import StaffUser
@@ -101,6 +102,9 @@ class VoterSession:
     credential: Credential
     # Candidate id → points (1 each on a crossed ballot), as checked on the ballot page.
     choices: dict[int, int] = field(default_factory=dict)
+    # The receipt code the ballot will carry, drawn when the session starts: a second
+    # confirmation in flight (a double tap) finds its ballot by it and shows the same receipt.
+    receipt: str = ""
 
 
 def start_voter_session(credential: Credential) -> None:
@@ -111,6 +115,7 @@ def start_voter_session(credential: Credential) -> None:
         "i": credential.id,
         "ch": [],
         "t": int(time.time()),
+        "rc": codes.generate_receipt(),
     }
 
 
@@ -126,7 +131,8 @@ def current_voter(round_id: int | None = None) -> VoterSession | None:
     data["t"] = int(time.time())
     session.modified = True
     credential = Credential(data["r"], data["k"], data["i"])
-    return VoterSession(credential, {int(c): int(p) for c, p in data.get("ch", ())})
+    choices = {int(c): int(p) for c, p in data.get("ch", ())}
+    return VoterSession(credential, choices, data.get("rc", ""))
 
 
 def _expired(data: dict[str, int]) -> bool:

@@ -334,21 +334,41 @@ def test_confirm_double_post_same_browser_ends_on_receipt_one_ballot(open_round,
     assert (count(Ballot), count(Participation)) == (1, 1)
 
 
-def test_confirm_double_post_in_flight_ends_on_already_voted_one_ballot(open_round, browser):
-    """A double tap: both requests leave the phone with the cookie from before the first."""
+def test_confirm_double_post_in_flight_both_end_on_the_same_receipt(open_round, browser):
+    """A double tap: both requests leave the phone with the cookie from before the first,
+    and whichever response lands last, the phone shows the one ballot's receipt."""
     client = logged_in_with_choices(browser, open_round, open_round.ids[:2])
     token = csrf_token(client, open_round.path("review"))
     cookie_before = client.get_cookie("session").value
 
     first = client.post(open_round.path("confirm"), data={"csrf_token": token})
+    first_receipt = RECEIPT_RE.search(text_of(client.get(open_round.path("receipt")))).group(1)
     client.set_cookie("session", cookie_before)
     second = client.post(open_round.path("confirm"), data={"csrf_token": token})
+    second_receipt = RECEIPT_RE.search(text_of(client.get(open_round.path("receipt")))).group(1)
 
-    assert first.status_code == 302
-    assert second.status_code == 409
-    assert "这张投票单已经投过票了" in text_of(second)
-    assert "投票方式：投票码" in text_of(second)
+    assert (first.status_code, second.status_code) == (302, 302)
+    assert second.headers["Location"] == open_round.path("receipt")
+    assert first_receipt == second_receipt
+    assert db.session.scalars(select(Ballot.receipt_hash)).one() == receipt_hash(first_receipt)
     assert (count(Ballot), count(Participation), count(BallotChoice)) == (1, 1, 2)
+
+
+def test_confirm_with_a_code_already_used_elsewhere_shows_already_voted(open_round, browser):
+    """Two phones, one code: the second phone's session has its own receipt, which is on no
+    ballot, so it gets the already-voted page and no receipt."""
+    phone_a = logged_in_with_choices(browser, open_round, open_round.ids[:1])
+    phone_b = logged_in_with_choices(browser, open_round, open_round.ids[1:2])
+    token_b = csrf_token(phone_b, open_round.path("review"))
+    submit(phone_a, open_round.path("confirm"), {}, page=open_round.path("review"))
+
+    refused = phone_b.post(open_round.path("confirm"), data={"csrf_token": token_b})
+
+    assert refused.status_code == 409
+    assert "这张投票单已经投过票了" in text_of(refused)
+    assert "投票方式：投票码" in text_of(refused)
+    assert phone_b.get(open_round.path("receipt")).status_code == 302
+    assert (count(Ballot), count(Participation), count(BallotChoice)) == (1, 1, 1)
 
 
 def test_confirm_without_csrf_token_refused_400_nothing_stored(open_round, browser):

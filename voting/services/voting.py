@@ -122,8 +122,10 @@ def cast_ballot(
     *,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    receipt: str | None = None,
 ) -> str:
-    """Cast the ballot for the resident behind ``credential``; return the receipt code.
+    """Cast the ballot for the resident behind ``credential``; return the receipt code
+    (``receipt`` when the caller drew it beforehand, else a new one).
 
     Times are kept to the minute: enough to tell a resident when they voted, too coarse to
     line participations up with anything else. This is the hot path of voting day, so it
@@ -139,7 +141,7 @@ def cast_ballot(
         chosen = validate_ballot(_rule_of(rnd), _candidate_refs(round_id), choices)
         resident_id = _claim(credential, now, minute)
         add_participation(round_id, resident_id, credential.kind, minute)
-        receipt = add_ballot(round_id, chosen, rng)
+        receipt = add_ballot(round_id, chosen, rng, receipt=receipt)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -272,10 +274,16 @@ def add_participation(
     db.session.execute(_INSERT_PARTICIPATION, row)
 
 
-def add_ballot(round_id: int, chosen: Mapping[int, int], rng: random.Random | None) -> str:
+def add_ballot(
+    round_id: int,
+    chosen: Mapping[int, int],
+    rng: random.Random | None,
+    *,
+    receipt: str | None = None,
+) -> str:
     """Store an anonymous ballot with its choices, candidate id → points (in the caller's
     transaction); return its receipt code."""
-    receipt = codes.generate_receipt(rng)
+    receipt = receipt or codes.generate_receipt(rng)
     ballot_id = random_id()
     db.session.execute(
         _INSERT_BALLOT,

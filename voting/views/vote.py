@@ -17,6 +17,7 @@ from ..security import (
     voter_session_expired,
 )
 from ..services import voting as voting_service
+from ..services.receipts import check_receipt
 from ..services.rounds import load_round, round_title
 from .messages import CHANNELS, describe
 
@@ -167,10 +168,17 @@ def confirm(round_id: int):  # type: ignore[no-untyped-def]
     if not ActionForm().validate_on_submit():
         return redirect(url_for("vote.review", round_id=round_id))
     try:
-        receipt = voting_service.cast_ballot(voter.credential, voter.choices)
+        receipt = voting_service.cast_ballot(
+            voter.credential, voter.choices, receipt=voter.receipt or None
+        )
     except AlreadyVoted as err:
-        end_voter_session()
-        return _already_voted(err)
+        # A double tap sends two confirmations with the same session: the one that lost
+        # the race finds the ballot cast under this session's receipt and shows it too, so
+        # whichever response lands last, the phone ends on the receipt.
+        if not (voter.receipt and check_receipt(round_id, voter.receipt).found):
+            end_voter_session()
+            return _already_voted(err)
+        receipt = voter.receipt
     except BallotRuleViolation:
         return redirect(url_for("vote.ballot", round_id=round_id))
     end_voter_session()
