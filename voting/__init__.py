@@ -34,6 +34,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .models.types import render_migration_item
     from .security import init_security
+    from .static_files import init_static_files
     from .views.i18n import select_locale
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -44,3 +45,4 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     init_security(app)
+    init_static_files(app)

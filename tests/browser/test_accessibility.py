@@ -108,9 +108,13 @@ PAGES: dict[str, Callable[[Any, Street, Any], None]] = {
 }
 
 
+@pytest.mark.parametrize("mode", ["standard", "elderly"])
 @pytest.mark.parametrize("name", PAGES)
-def test_resident_page_axe_no_serious_or_critical(page, street, live, axe, name):
+def test_resident_page_axe_no_serious_or_critical(page, street, live, axe, name, mode):
+    if mode == "elderly":  # the switch's cookie, as the header button sets it
+        page.context.add_cookies([{"name": "elderly", "value": "1", "url": live.url}])
     PAGES[name](page, street, live)
+    assert (page.locator("html").get_attribute("class") == "elderly") == (mode == "elderly")
 
     assert serious_violations(axe, page) == []
 

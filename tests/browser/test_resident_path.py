@@ -73,14 +73,25 @@ def test_ballot_over_selection_refused_with_a_sentence(page, street, live):
     assert ballots(live, street.round_id) == []
 
 
-def test_ballot_reload_before_next_loses_ticks(page, street):
-    """Today the choices live in the voter session from "next" on; a reload before loses them."""
+def test_ballot_reload_before_next_keeps_ticks(page, street):
+    """Before "next" the ticks live in the tab's sessionStorage (static/js/resident.js)."""
     open_ballot(page, street)
     tick(page, street, 0, 1)
 
     page.reload()
 
+    assert [checkbox(page, t).is_checked() for t in street.titles] == [True, True, False, False]
+    assert "已选 2/2" in page.locator("#tally").inner_text()
+
+
+def test_ballot_ticks_of_one_voter_never_reach_the_next_on_the_same_phone(page, street):
+    open_ballot(page, street, code_index=0)
+    tick(page, street, 0, 1)
+
+    open_ballot(page, street, code_index=1)  # the next resident scans their own slip
+
     assert not any(checkbox(page, t).is_checked() for t in street.titles)
+    assert "已选 0/2" in page.locator("#tally").inner_text()
 
 
 def test_ballot_reload_and_back_after_next_keep_ticks(page, street):

@@ -227,7 +227,8 @@ class Controls(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if "style" in a or tag == "script" or any(k.startswith("on") for k in a):
+        inline_script = tag == "script" and not (a.get("src") or "").startswith("/static/")
+        if "style" in a or inline_script or any(k.startswith("on") for k in a):
             self.inline.append(tag)
         if tag == "label" and a.get("for"):
             self.labelled.add(a["for"] or "")

@@ -283,7 +283,7 @@ def test_ballot_choices_survive_reload_checked(open_round, browser):
     assert chosen.status_code == 302
     assert chosen.headers["Location"] == open_round.path("review")
     assert reload.status_code == 200
-    checked = re.findall(r'id="choice-(\d+)" checked', text_of(reload))
+    checked = re.findall(r'id="choice-(\d+)"[^>]* checked', text_of(reload))
     assert sorted(map(int, checked)) == sorted([first, third])
     assert count(Ballot) == 0
 

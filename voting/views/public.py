@@ -22,6 +22,7 @@ from ..domain import lifecycle
 from ..domain.lifecycle import RoundStatus
 from ..extensions import db, limiter
 from ..forms import ReceiptForm
+from ..security import current_voter
 from ..services import audit
 from ..services import breakdowns as breakdowns_service
 from ..services import photos as photos_service
@@ -65,6 +66,7 @@ def candidate_page(round_id: int, candidate_id: int):  # type: ignore[no-untyped
     entry = next((e for e in rnd.entries if e.candidate_id == candidate_id), None)
     if entry is None:
         abort(404)
+    current_voter(round_id)  # reading a detail page mid-ballot keeps the voter session alive
     return render_template("public/candidate.html", round=rnd, entry=entry)
 
 
@@ -130,7 +132,14 @@ def set_language(code: str):  # type: ignore[no-untyped-def]
     target = safe_next(request.form.get("next"), "/")
     response = make_response(redirect(target))
     if code in ("zh_Hans_CN", "en"):
-        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+        response.set_cookie(
+            "lang",
+            code,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
     return response
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
@@ -135,8 +137,19 @@ def ballot(round_id: int):  # type: ignore[no-untyped-def]
         form.choices.data = list(voter.choices)
     rnd = load_round(round_id)
     status = 422 if error or form.errors else 200
+    chosen = set(points) if points else {int(c) for c in form.choices.data or []}
     return render_template(
-        "vote/ballot.html", round=rnd, form=form, error=error, points=points
+        "vote/ballot.html",
+        round=rnd,
+        form=form,
+        error=error,
+        points=points,
+        chosen=chosen,
+        # Names this voter session's saved choices in the browser (static/js/resident.js),
+        # so a resident using the same phone after another never sees their ticks.
+        draft_key=hashlib.sha256(voter.receipt.encode()).hexdigest()[:16],
+        spent=sum(points.values()),
+        total=sum(e.candidate.cost_yuan for e in rnd.entries if e.candidate_id in chosen),
     ), status
 
 
