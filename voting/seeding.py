@@ -158,10 +158,13 @@ def demo_command(port: int) -> None:
     from flask_migrate import upgrade
     from werkzeug.serving import run_simple
 
+    from .devserver import CloseWhenSent
+
     upgrade()
     if _already_seeded():
         click.echo("Database already seeded; serving it as it is.")
     else:
         _print_summary(load_seed(), Path(current_app.instance_path))
     click.echo(f"Serving on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
-    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+    app = CloseWhenSent(current_app._get_current_object())  # type: ignore[attr-defined]
+    run_simple("127.0.0.1", port, app, threaded=True)

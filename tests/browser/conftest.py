@@ -26,6 +26,7 @@ from tests.conftest import test_config, wipe
 from tests.factories import World
 from tests.phone_roll import Person, enrol
 from voting import create_app
+from voting.devserver import CloseWhenSent
 from voting.extensions import db, limiter
 from voting.services.sms import MemorySender
 
@@ -79,27 +80,6 @@ class LiveApp:
 
     def sms(self) -> MemorySender:
         return self.app.extensions["sms_sender"]  # type: ignore[no-any-return]
-
-
-class CloseWhenSent:
-    """Call the response's ``close()`` once its last byte is written.
-
-    werkzeug's development server skips ``close()`` when the browser resets the connection
-    after reading a response (its discard-the-rest read raises first), and ``close()`` is
-    where the app hands phone codes to the SMS sender. gunicorn always calls it; so does
-    this wrapper, so a test never waits for a text that the dev server dropped.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
-        body = self.app(environ, start_response)
-        try:
-            yield from body
-        finally:
-            if hasattr(body, "close"):
-                body.close()
 
 
 @pytest.fixture(scope="package")
