@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from tests.conftest import TEST_PEPPER
+from tests.council_records import council_input, request_and_approve
 from tests.factories import World
 from voting.extensions import db
 from voting.models import VotingRound
@@ -55,17 +56,14 @@ def finalize(
     """The council selects ``selected``, explaining every departure from the advice."""
     rnd = db.session.get(VotingRound, round_id)
     assert rnd is not None
-    data = council.CouncilInput(
-        held_on=date(2026, 5, 28),
-        place="凯旋街道会议室",
-        members_expected=30,
-        members_present=25,
-        resolution="经议事会票选，确定以下项目。",
-        votes={e.candidate_id: 12 if e.candidate_id in selected else 1 for e in rnd.entries},
-        selected=frozenset(selected),
+    data = council_input(
+        [e.candidate_id for e in rnd.entries],
+        selected=selected,
         reasons=reasons,
+        held_on=date(2026, 5, 28),
+        votes={e.candidate_id: 12 if e.candidate_id in selected else 1 for e in rnd.entries},
     )
     problems = council.save_record(world.clerk, round_id, data, now=now + timedelta(days=15))
     assert problems == [], problems
-    council.finalize(world.clerk, round_id, now=now + timedelta(days=15))
+    request_and_approve(world.clerk, world.official, round_id, now=now + timedelta(days=15))
     db.session.expire_all()

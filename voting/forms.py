@@ -187,6 +187,15 @@ class CouncilForm(FlaskForm):
         _l("实到人数"), validators=[InputRequired(REQUIRED), NumberRange(0, 10000)]
     )
     resolution = TextAreaField(_l("会议决议"), validators=[Optional(), Length(max=5000)])
+    tellers = StringField(_l("计票人、监票人"), validators=[Optional(), Length(max=200)])
+    ballots_issued = IntegerField(_l("发出选票"), validators=[Optional(), NumberRange(0, 10000)])
+    ballots_returned = IntegerField(_l("收回选票"), validators=[Optional(), NumberRange(0, 10000)])
+    ballots_valid = IntegerField(_l("有效选票"), validators=[Optional(), NumberRange(0, 10000)])
+    procedure = TextAreaField(_l("票决办法"), validators=[Optional(), Length(max=5000)])
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("答复"), validators=[DataRequired(REQUIRED), Length(max=2000)])
 
 
 class ReceiptForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .forms import REQUIRED
@@ -29,4 +29,15 @@ class ResendForm(FlaskForm):
         _l("手机号"),
         validators=[DataRequired(_l("请再次输入手机号")), Length(max=20)],
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )
+
+
+class ObjectionForm(FlaskForm):
+    """The code and the objection's text, sent together: nothing waits in the session."""
+
+    code = StringField(
+        _l("短信验证码"), validators=[DataRequired(_l("请输入验证码")), Length(max=20)]
+    )
+    body = TextAreaField(
+        _l("异议内容"), validators=[DataRequired(_l("请写下您的异议")), Length(max=1000)]
     )

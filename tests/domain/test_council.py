@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 import pytest
 
 from voting.domain.council import (
     DEFAULT_QUORUM,
+    Ballots,
     CouncilRecord,
+    WinnerDetails,
     departures,
     ensure_valid_record,
     has_quorum,
@@ -30,12 +33,18 @@ def record(
 ) -> CouncilRecord:
     if votes is None:
         votes = {1: 20, 2: 18, 3: 15, 4: 10, 5: 5}
+    figure = max(present, 0)
     return CouncilRecord(
         members_expected=expected,
         members_present=present,
         votes=votes,
         selected=selected,
         reasons=reasons or {},
+        ballots=Ballots(figure, figure, figure),
+        tellers="王、李",
+        procedure="差额票选",
+        held_on=date(2026, 5, 20),
+        details=dict.fromkeys(CANDIDATES, WinnerDetails("目标", "城管科", date(2026, 12, 1))),
     )
 
 
@@ -128,7 +137,7 @@ def test_record_problems_votes_at_limits_empty():
     ("rec", "expected"),
     [
         (record(present=31, votes={}), [("present_range", None)]),
-        (record(present=-1, votes={}), [("present_range", None), ("votes_total", None)]),
+        (record(present=-1, votes={}), [("present_range", None), ("ballots_issued_range", None)]),
         (record(present=20, votes={1: 20}), [("no_quorum", None)]),
         (record(expected=0, present=0, votes={}), [("no_quorum", None)]),
         (record(votes={1: 10, 9: 3}), [("unknown_candidate", 9)]),

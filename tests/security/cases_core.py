@@ -298,7 +298,7 @@ def x1(ctx: Ctx) -> None:
     for path in (
         f"/vote/{ctx.round_id}/confirm",
         f"/official/rounds/{ctx.round_id}/close",
-        f"/council/rounds/{ctx.round_id}/finalize",
+        f"/council/rounds/{ctx.round_id}/approve",
         "/staff/logout",
     ):
         assert official.post(path, data={"reason": "x"}).status_code == 400, path
@@ -534,19 +534,23 @@ def t6(ctx: Ctx) -> None:
         sql("DELETE FROM ballot WHERE id = 'stuffedstuffedstuffedstuffed0000'")
 
 
-@attack("T7", "tampering", "station staff export the tally or act as council")
+@attack(
+    "T7",
+    "tampering",
+    "station staff export the tally or act as council; one official alone finalizes",
+)
 def t7(ctx: Ctx) -> None:
     station = ctx.client(ctx.world.station_staff)
     assert station.get(f"/official/rounds/{ctx.round_id}/tally.csv").status_code == 403
     assert station.get(f"/council/rounds/{ctx.round_id}").status_code == 403
     official = ctx.client(ctx.world.official)
     token = csrf_token(official, "/official/")
-    assert (
-        official.post(
-            f"/council/rounds/{ctx.round_id}/finalize", data={"csrf_token": token}
-        ).status_code
-        == 403
-    )
+    for step in ("request", "approve"):  # alone: no complete record, no second person
+        response = official.post(
+            f"/council/rounds/{ctx.round_id}/{step}", data={"csrf_token": token}
+        )
+        assert response.status_code in (403, 409, 422), response.status_code
+    assert db.session.get(VotingRound, ctx.round_id).status != "finalized"
 
 
 @attack("T10", "tampering", "change a sealed ballot before close")

@@ -4,7 +4,8 @@ who may download it, and that it never reads a ballot row."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from tests.council_records import council_input, request_and_approve
 from tests.factories import World, make_staff, make_street
 from tests.voters import BALLOT_TABLES, closed_round, issue, statements
 from voting.domain.staff import Role
@@ -133,18 +135,13 @@ def test_export_council_sheet_and_columns_once_recorded(world, browser, now):
     rnd = db.session.get(VotingRound, round_id)
     picked = frozenset(e.candidate_id for e in rnd.entries if e.rule_selected)
     votes = {e.candidate_id: (20 if e.candidate_id in picked else 3) for e in rnd.entries}
-    data = council.CouncilInput(
-        held_on=date(2026, 5, 20),
+    data = replace(
+        council_input(votes, selected=picked, votes=votes),
         place="议事厅",
-        members_expected=30,
-        members_present=25,
         resolution="同意建议名单",
-        votes=votes,
-        selected=picked,
-        reasons={},
     )
     council.save_record(world.clerk, round_id, data, now=now + timedelta(days=8))
-    council.finalize(world.clerk, round_id, now=now + timedelta(days=8))
+    request_and_approve(world.clerk, world.official, round_id, now=now + timedelta(days=8))
     _response, book = download(browser(world.official), round_id)
     assert summary(book)["状态"] == "议事会已票选"
     candidates = rows(book, "候选项目")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import TEST_PEPPER
+from tests.council_records import council_input, request_and_approve
 from tests.factories import World, candidate_input
 from voting.domain.errors import Conflict, InvalidInput, InvalidTransition, NotPermitted
 from voting.domain.tally import OutcomeRule
@@ -120,15 +121,9 @@ def test_close_round_greedy_skips_what_no_longer_fits(world, now):
 
 
 def _council_input(world, *, selected, reasons=None, present=25):
-    return council.CouncilInput(
-        held_on=date(2026, 5, 20),
-        place="凯旋街道会议室",
-        members_expected=30,
-        members_present=present,
-        resolution="经议事会票选，确定以下项目。",
-        votes={c.id: 10 for c in world.candidates},
-        selected=frozenset(selected),
-        reasons=reasons or {},
+    ids = [c.id for c in world.candidates]
+    return council_input(
+        ids, selected=selected, reasons=reasons, present=present, votes=dict.fromkeys(ids, 8)
     )
 
 
@@ -152,7 +147,7 @@ def test_council_departure_without_reason_blocks_finalize(world, now):
     assert ("reason_required", ids[1]) in problems
     assert ("reason_required", ids[2]) in problems
     with pytest.raises(InvalidInput):
-        council.finalize(world.clerk, round_id, now=now)
+        council.request_finalization(world.clerk, round_id, now=now)
     assert db.session.get(VotingRound, round_id).status == "closed"
 
 
@@ -170,7 +165,7 @@ def test_council_finalize_with_reasons_locks_round(world, now):
     data = _council_input(world, selected={ids[0], ids[2]}, reasons=reasons)
     assert council.save_record(world.clerk, round_id, data, now=now) == []
 
-    council.finalize(world.clerk, round_id, now=now)
+    request_and_approve(world.clerk, world.official, round_id, now=now)
 
     rnd = db.session.get(VotingRound, round_id)
     assert rnd.status == "finalized"
@@ -184,10 +179,12 @@ def test_council_finalize_with_reasons_locks_round(world, now):
     assert {cid for cid, e in _entries(round_id).items() if e.council_selected} == {ids[0], ids[2]}
 
 
-def test_council_by_official_raises_not_permitted(world, now):
+def test_council_by_station_staff_raises_not_permitted(world, now):
     round_id, ids = _closed_round(world, now)
     with pytest.raises(NotPermitted):
-        council.save_record(world.official, round_id, _council_input(world, selected=set(ids[:2])))
+        council.save_record(
+            world.station_staff, round_id, _council_input(world, selected=set(ids[:2]))
+        )
 
 
 def test_audit_chain_covers_the_round_and_verifies(world, now):

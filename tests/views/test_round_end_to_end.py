@@ -366,6 +366,17 @@ def test_round_end_to_end_through_http_intake_to_public_notice(app, tmp_path, mo
         "members_expected": "30",
         "members_present": "25",
         "resolution": "票选增设停车位、休闲座椅为2026年度民生实事项目。",
+        "tellers": "王计票、李监票",
+        "ballots_issued": "25",
+        "ballots_returned": "25",
+        "ballots_valid": "24",
+        "procedure": "差额票选，每人最多选2项，得票多者入选。",
+        f"target-{a}": "新增停车位30个",
+        f"unit-{a}": "凯旋街道城管科",
+        f"completion-{a}": (held_on + timedelta(days=200)).isoformat(),
+        f"target-{c}": "新增休闲座椅20组",
+        f"unit-{c}": "凯旋街道城管科",
+        f"completion-{c}": (held_on + timedelta(days=90)).isoformat(),
         f"votes-{a}": "22",
         f"votes-{b}": "10",
         f"votes-{c}": "15",
@@ -391,17 +402,20 @@ def test_round_end_to_end_through_http_intake_to_public_notice(app, tmp_path, mo
         (15, True, reasons[c]),
     ]
     ready = text_of(clerk.get(f"/council/rounds/{round_id}"))
-    assert "会议记录完整。确定后结果锁定并发布公示。" in ready
+    assert "会议记录完整。提请后须由另一位工作人员审核确认" in ready
     assert "尚未公示" in text_of(public.get(f"/rounds/{round_id}/notice"))
 
-    response = submit(
-        clerk, f"/council/rounds/{round_id}/finalize", {}, page=f"/council/rounds/{round_id}"
-    )
+    page = f"/council/rounds/{round_id}"
+    response = submit(clerk, f"{page}/request", {}, page=page)
+    assert redirected_to(response, page)
+    assert f'action="{page}/approve"' not in text_of(clerk.get(page))  # not by the requester
+    response = submit(official, f"{page}/approve", {}, page=page)
     assert redirected_to(response, f"/rounds/{round_id}/notice")
     rnd = db.session.get(VotingRound, round_id)
     assert rnd.status == "finalized"
     assert rnd.finalized_at is not None
-    assert rnd.council.finalized_by_id == world.clerk.id
+    assert rnd.council.requested_by_id == world.clerk.id
+    assert rnd.council.finalized_by_id == world.official.id
 
     # 9. The public notice: the council's winners, both counts, the audit head. -------------
     notice = public.get(f"/rounds/{round_id}/notice")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Browser, csrf_token, is_postgres, submit
+from tests.council_records import council_input, request_and_approve
 from tests.factories import PASSWORD, World, candidate_input, make_staff, make_station
 from voting.domain.staff import Role
 from voting.extensions import db
@@ -214,18 +215,13 @@ def _finalized_round(world: World) -> int:
     council_service.save_record(
         world.clerk,
         round_id,
-        council_service.CouncilInput(
-            held_on=datetime.now(BEIJING).date(),
-            place="议事厅",
-            members_expected=30,
-            members_present=25,
-            resolution="同意",
-            votes={e.candidate_id: (20 if e.candidate_id in picked else 3) for e in rnd.entries},
+        council_input(
+            [e.candidate_id for e in rnd.entries],
             selected=picked,
-            reasons={},
+            held_on=datetime.now(BEIJING).date(),
         ),
     )
-    council_service.finalize(world.clerk, round_id)
+    request_and_approve(world.clerk, world.official, round_id)
     return round_id
 
 

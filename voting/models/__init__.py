@@ -11,6 +11,7 @@ from .ballots import (
     Participation,
     VotingCode,
 )
+from .notices import CouncilNotice, Objection
 from .places import Community, Station, Street
 from .projects import Candidate, CandidatePhoto
 from .residents import Resident
@@ -28,6 +29,8 @@ __all__ = [
     "CandidatePhoto",
     "Community",
     "CouncilMeeting",
+    "CouncilNotice",
+    "Objection",
     "OtpChallenge",
     "PaperBallot",
     "PaperEntry",

@@ -38,12 +38,15 @@ class OtpChallenge(db.Model):
     __table_args__ = (
         CheckConstraint("attempts_left >= 0 AND attempts_left <= 10", name="attempts_range"),
         CheckConstraint("expires_at > created_at", name="expiry_order"),
+        CheckConstraint("purpose IN ('vote', 'objection')", name="purpose"),
         Index("ix_otp_challenge_phone_created", "phone_hmac", "created_at"),
         Index("ix_otp_challenge_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id"))
+    # What the code unlocks: a ballot, or filing an objection to the round's 公示.
+    purpose: Mapped[str] = mapped_column(String(10), default="vote", server_default="vote")
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     phone_hmac: Mapped[str] = mapped_column(String(64))
     code_hash: Mapped[str] = mapped_column(String(64))

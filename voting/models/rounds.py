@@ -13,6 +13,7 @@ from ..domain.tally import OutcomeRule
 from ..extensions import db
 from .places import Community, Street
 from .projects import Candidate
+from .staff import StaffUser
 from .types import UTCDateTime, enum_check, enum_column, utcnow
 
 
@@ -143,6 +144,10 @@ class RoundCandidate(db.Model):
     council_votes: Mapped[int | None]
     council_selected: Mapped[bool] = mapped_column(default=False)
     council_reason: Mapped[str] = mapped_column(Text, default="")
+    # What a selected project commits to (公示): "新增停车位30个", who builds it, by when.
+    target: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    responsible_unit: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    planned_completion: Mapped[date | None] = mapped_column(Date)
 
     round: Mapped[VotingRound] = relationship(back_populates="entries")
     candidate: Mapped[Candidate] = relationship()
@@ -159,6 +164,21 @@ class CouncilMeeting(db.Model):
         CheckConstraint(
             "members_present >= 0 AND members_present <= members_expected", name="present_range"
         ),
+        # Ballot figures come all three or none: valid ≤ returned ≤ issued ≤ present.
+        CheckConstraint(
+            "(ballots_issued IS NULL AND ballots_returned IS NULL AND ballots_valid IS NULL)"
+            " OR (ballots_valid >= 0 AND ballots_valid <= ballots_returned"
+            " AND ballots_returned <= ballots_issued AND ballots_issued <= members_present)",
+            name="ballots_order",
+        ),
+        CheckConstraint("(requested_by_id IS NULL) = (requested_at IS NULL)", name="request_stamp"),
+        # Two people: whoever approves neither requested nor last recorded. Rounds finalized
+        # before the two-person rule have finalized_by_id but no approved_at.
+        CheckConstraint(
+            "approved_at IS NULL OR (requested_by_id IS NOT NULL AND finalized_by_id IS NOT NULL"
+            " AND finalized_by_id <> requested_by_id AND finalized_by_id <> recorded_by_id)",
+            name="two_person_approval",
+        ),
     )
 
     round_id: Mapped[int] = mapped_column(ForeignKey("voting_round.id"), primary_key=True)
@@ -167,8 +187,20 @@ class CouncilMeeting(db.Model):
     members_expected: Mapped[int]
     members_present: Mapped[int]
     resolution: Mapped[str] = mapped_column(Text, default="")
+    tellers: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    ballots_issued: Mapped[int | None]
+    ballots_returned: Mapped[int | None]
+    ballots_valid: Mapped[int | None]
+    # The voting procedure the meeting adopted (票决办法), as read out.
+    procedure: Mapped[str] = mapped_column(Text, default="", server_default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finalized_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[VotingRound] = relationship(back_populates="council")
+    recorded_by: Mapped[StaffUser] = relationship(foreign_keys=[recorded_by_id])
+    requested_by: Mapped[StaffUser | None] = relationship(foreign_keys=[requested_by_id])
+    finalized_by: Mapped[StaffUser | None] = relationship(foreign_keys=[finalized_by_id])

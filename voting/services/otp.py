@@ -10,6 +10,10 @@ verification, once they have shown they hold the phone.
 Verifying decrements the attempt counter with one conditional UPDATE before comparing, so
 parallel guesses share the 5 attempts; a matching code is then consumed with a second
 conditional UPDATE and becomes an ``sms`` Credential for ``voting.cast_ballot``.
+
+Each challenge has a purpose: ``vote`` (the above) or ``objection`` (filing an objection to
+the round's 公示 during its period; ``services.objections`` redeems those with
+``redeem_code`` inside its own unit of work). A code never unlocks the other purpose.
 """
 
 from __future__ import annotations
@@ -31,12 +35,24 @@ from ..extensions import db
 from ..models import AuditEvent, OtpChallenge, Resident, RoundCommunity, VotingRound
 from . import audit
 from ._tx import begin_write, commit, utcnow
+from .notice_period import ensure_objections_open
 from .sms import SmsSender, deliver
 from .voting import Credential, previous_participation
 
 log = logging.getLogger(__name__)
 
 GLOBAL_CAP_ACTION = "otp.global_cap_reached"
+VOTE = "vote"
+OBJECTION = "objection"
+PURPOSES = (VOTE, OBJECTION)
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """A code that matched: the round and the resident on the roll it was sent to."""
+
+    round_id: int
+    resident_id: int
 
 
 @dataclass(frozen=True)
@@ -76,11 +92,13 @@ def request_code(
     sender: SmsSender,
     now: datetime | None = None,
     rng: random.Random | None = None,
+    purpose: str = VOTE,
 ) -> int:
     """Write a challenge and text the code if the person is on the roll; return its id.
 
-    The answer is the same on and off the roll; only shape errors, a closed round and the
-    send caps are reported (InvalidInput, RoundNotOpen, SendRefused).
+    The answer is the same on and off the roll; only shape errors, a closed round (or, for
+    objections, a closed objection period) and the send caps are reported (InvalidInput,
+    RoundNotOpen, Conflict, SendRefused).
     """
     now = now or utcnow()
     if problems := input_problems(name, id_number, phone):
@@ -88,9 +106,11 @@ def request_code(
     phone_key = identity.phone_hmac(pepper, phone)
     begin_write()
     try:
-        _ensure_round_open(round_id, now)
+        _ensure_open(round_id, purpose, now)
         resident_id = _match(round_id, name, identity.id_hmac(pepper, id_number), phone_key)
-        issued = _issue(round_id, resident_id, phone_key, pepper=pepper, now=now, rng=rng)
+        issued = _issue(
+            round_id, resident_id, phone_key, pepper=pepper, now=now, rng=rng, purpose=purpose
+        )
     except VotingError:
         db.session.rollback()
         raise
@@ -114,15 +134,24 @@ def resend_code(
     begin_write()
     try:
         earlier = db.session.execute(
-            select(OtpChallenge.round_id, OtpChallenge.resident_id, OtpChallenge.phone_hmac).where(
-                OtpChallenge.id == challenge_id
-            )
+            select(
+                OtpChallenge.round_id,
+                OtpChallenge.resident_id,
+                OtpChallenge.phone_hmac,
+                OtpChallenge.purpose,
+            ).where(OtpChallenge.id == challenge_id)
         ).first()
         if earlier is None or not hmac.compare_digest(earlier.phone_hmac, phone_key):
             raise InvalidCode("otp_expired")
-        _ensure_round_open(earlier.round_id, now)
+        _ensure_open(earlier.round_id, earlier.purpose, now)
         issued = _issue(
-            earlier.round_id, earlier.resident_id, phone_key, pepper=pepper, now=now, rng=rng
+            earlier.round_id,
+            earlier.resident_id,
+            phone_key,
+            pepper=pepper,
+            now=now,
+            rng=rng,
+            purpose=earlier.purpose,
         )
     except VotingError:
         db.session.rollback()
@@ -145,17 +174,8 @@ def verify_code(
         raise InvalidCode(problem)
     begin_write()
     try:
-        row = _spend_attempt(challenge_id, now)
-        if row is None:
-            raise _dead_challenge(challenge_id, now)
-        if not _matches(row, code, pepper):
-            commit()  # the spent attempt stays spent
-            raise InvalidCode(
-                rules.attempt_error_code(row.attempts_left), attempts_left=row.attempts_left
-            )
-        _ensure_round_open(row.round_id, now)
-        _consume(challenge_id, now)
-        already = previous_participation(row.round_id, row.resident_id)
+        redeemed = redeem_code(challenge_id, code, purpose=VOTE, pepper=pepper, now=now)
+        already = previous_participation(redeemed.round_id, redeemed.resident_id)
     except VotingError:
         db.session.rollback()
         raise
@@ -163,13 +183,41 @@ def verify_code(
     if already.params:
         raise already
     log.info("otp challenge %s verified", challenge_id)
-    return Credential(row.round_id, "sms", challenge_id)
+    return Credential(redeemed.round_id, "sms", challenge_id)
+
+
+def redeem_code(
+    challenge_id: int, code: str, *, purpose: str, pepper: bytes, now: datetime
+) -> Redeemed:
+    """Spend an attempt and, on a match, consume the challenge — in the caller's write
+    transaction (begun with ``begin_write``), which the caller commits.
+
+    A wrong code commits the spent attempt before raising, so it stays spent. Raises
+    InvalidCode, RoundNotOpen (votes), Conflict (objection period over) or AlreadyVoted.
+    """
+    if problem := rules.code_problem(code):
+        raise InvalidCode(problem)
+    row = _spend_attempt(challenge_id, purpose, now)
+    if row is None:
+        raise _dead_challenge(challenge_id, purpose, now)
+    if not _matches(row, code, pepper):
+        commit()  # the spent attempt stays spent
+        raise InvalidCode(
+            rules.attempt_error_code(row.attempts_left), attempts_left=row.attempts_left
+        )
+    _ensure_open(row.round_id, purpose, now)
+    _consume(challenge_id, now)
+    return Redeemed(row.round_id, row.resident_id)
 
 
 # --- requesting ---------------------------------------------------------------------------
 
 
-def _ensure_round_open(round_id: int, now: datetime) -> None:
+def _ensure_open(round_id: int, purpose: str, now: datetime) -> None:
+    """Votes need the round open; objections need its 公示's objection period open."""
+    if purpose == OBJECTION:
+        ensure_objections_open(round_id, now)
+        return
     rnd = db.session.get(VotingRound, round_id)
     if rnd is None:
         raise InvalidCode("otp_expired")
@@ -201,14 +249,16 @@ def _issue(
     pepper: bytes,
     now: datetime,
     rng: random.Random | None,
+    purpose: str,
 ) -> Issued:
     """Check the caps, kill the phone's live code for the round, write the new challenge."""
     _lock_phone(phone_key)
     _refuse_if_throttled(round_id, phone_key, now)
-    _expire_previous(round_id, phone_key, now)
+    _expire_previous(round_id, purpose, phone_key, now)
     code = rules.generate_code(rng)  # drawn and hashed on and off the roll alike
     challenge = OtpChallenge(
         round_id=round_id,
+        purpose=purpose,
         resident_id=resident_id,
         phone_hmac=phone_key,
         code_hash=rules.code_hash(pepper, code, round_id=round_id, phone_hmac=phone_key),
@@ -272,12 +322,13 @@ def _record_global_cap(sent_last_hour: int, cap: int, now: datetime) -> None:
     log.warning("phone codes: global cap of %s per hour reached", cap)
 
 
-def _expire_previous(round_id: int, phone_key: str, now: datetime) -> None:
+def _expire_previous(round_id: int, purpose: str, phone_key: str, now: datetime) -> None:
     """A new code replaces the phone's live one for the round: the old one dies now."""
     db.session.execute(
         update(OtpChallenge)
         .where(
             OtpChallenge.round_id == round_id,
+            OtpChallenge.purpose == purpose,
             OtpChallenge.phone_hmac == phone_key,
             OtpChallenge.consumed_at.is_(None),
             OtpChallenge.expires_at > now,
@@ -297,12 +348,13 @@ def _send(issued: Issued, phone: str, sender: SmsSender) -> None:
 # --- verifying ----------------------------------------------------------------------------
 
 
-def _spend_attempt(challenge_id: int, now: datetime) -> Row | None:  # type: ignore[type-arg]
+def _spend_attempt(challenge_id: int, purpose: str, now: datetime) -> Row | None:  # type: ignore[type-arg]
     """Take one attempt from a live challenge atomically; None if none was left to take."""
     return db.session.execute(
         update(OtpChallenge)
         .where(
             OtpChallenge.id == challenge_id,
+            OtpChallenge.purpose == purpose,
             OtpChallenge.attempts_left > 0,
             OtpChallenge.consumed_at.is_(None),
             OtpChallenge.expires_at > now,
@@ -338,7 +390,7 @@ def _consume(challenge_id: int, now: datetime) -> None:
         raise InvalidCode("otp_used")
 
 
-def _dead_challenge(challenge_id: int, now: datetime) -> VotingError:
+def _dead_challenge(challenge_id: int, purpose: str, now: datetime) -> VotingError:
     """Why a challenge took no attempt: used, expired (or replaced) or out of attempts."""
     row = db.session.execute(
         select(
@@ -346,13 +398,16 @@ def _dead_challenge(challenge_id: int, now: datetime) -> VotingError:
             OtpChallenge.resident_id,
             OtpChallenge.expires_at,
             OtpChallenge.consumed_at,
-        ).where(OtpChallenge.id == challenge_id)
+        ).where(OtpChallenge.id == challenge_id, OtpChallenge.purpose == purpose)
     ).first()
     if row is None:
         return InvalidCode("otp_expired")
     if row.consumed_at is not None:
-        already = previous_participation(row.round_id, row.resident_id)
-        return already if already.params else InvalidCode("otp_used")
+        if purpose == VOTE:
+            already = previous_participation(row.round_id, row.resident_id)
+            if already.params:
+                return already
+        return InvalidCode("otp_used")
     if not rules.is_live(row.expires_at, now):
         return InvalidCode("otp_expired")
     return InvalidCode("otp_exhausted")

@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         downloads,
         filters,
         i18n,
+        objection,  # noqa: F401 — adds the objection routes to the public blueprint
         official,
         public,
         roll,

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..domain.errors import VotingError
+from .council_messages import COUNCIL_MESSAGES
 from .desk_messages import DESK_MESSAGES
 from .phone_messages import PHONE_MESSAGES
 from .roll_messages import ROLL_MESSAGES
@@ -104,6 +105,7 @@ MESSAGES: dict[str, Any] = {
 MESSAGES.update(DESK_MESSAGES)
 MESSAGES.update(PHONE_MESSAGES)
 MESSAGES.update(ROLL_MESSAGES)
+MESSAGES.update(COUNCIL_MESSAGES)
 
 CHANNELS = {"code": _l("投票码"), "sms": _l("手机验证码"), "station": _l("联络站现场")}
 

@@ -23,7 +23,7 @@ from ..domain.lifecycle import RoundStatus
 from ..extensions import db, limiter
 from ..forms import ReceiptForm
 from ..security import current_voter
-from ..services import audit
+from ..services import audit, notice_period
 from ..services import breakdowns as breakdowns_service
 from ..services import photos as photos_service
 from ..services import receipts as receipts_service
@@ -90,8 +90,17 @@ def notice(round_id: int):  # type: ignore[no-untyped-def]
         return render_template("public/notice_pending.html", round=rnd), 404
     data = results_service.round_results(round_id)
     winners = [e for e in rnd.entries if e.council_selected]
+    gongshi = notice_period.notice_of(round_id)
     return render_template(
-        "public/notice.html", round=rnd, results=data, winners=winners, head=audit.head_hash()
+        "public/notice.html",
+        round=rnd,
+        results=data,
+        winners=winners,
+        head=gongshi.head_hash if gongshi else audit.head_hash(),
+        gongshi=gongshi,
+        objections_open=gongshi is not None and notice_period.objections_open(gongshi),
+        phase=notice_period.phase(rnd),
+        filed=request.args.get("filed", type=int),
     )
 
 
