@@ -15,7 +15,18 @@ from .places import Community, Station, Street
 from .projects import Candidate, CandidatePhoto
 from .residents import Resident
 from .rounds import CouncilMeeting, RoundCandidate, RoundCommunity, VotingRound
+from .satisfaction import SatisfactionMeeting, SatisfactionRating, SatisfactionRule
 from .staff import StaffUser
+from .supervision import (
+    Implementation,
+    Milestone,
+    ProgressUpdate,
+    ProjectPhoto,
+    SpotCheck,
+    Suggestion,
+    SupervisionVisit,
+    VisitParticipant,
+)
 from .triggers import install as _install_triggers
 
 _install_triggers(Base.metadata)
@@ -28,16 +39,27 @@ __all__ = [
     "CandidatePhoto",
     "Community",
     "CouncilMeeting",
+    "Implementation",
+    "Milestone",
     "OtpChallenge",
     "PaperBallot",
     "PaperEntry",
     "Participation",
+    "ProgressUpdate",
+    "ProjectPhoto",
     "Resident",
     "RoundCandidate",
     "RoundCommunity",
+    "SatisfactionMeeting",
+    "SatisfactionRating",
+    "SatisfactionRule",
+    "SpotCheck",
     "StaffUser",
     "Station",
     "Street",
+    "Suggestion",
+    "SupervisionVisit",
+    "VisitParticipant",
     "VotingCode",
     "VotingRound",
 ]
