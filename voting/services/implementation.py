@@ -372,3 +372,10 @@ def _insert_photo(
         now=now,
     )
     return photo
+
+
+def for_staff(actor: StaffUser, implementation_id: int) -> Implementation:
+    """The record for the staff page: supervisors, officials and the clerk of its street."""
+    record = load(implementation_id)
+    authorize(actor, street_of(record), Role.SUPERVISOR, Role.OFFICIAL, Role.CLERK)
+    return record

@@ -204,3 +204,15 @@ def street_records(street_id: int) -> list[Implementation]:
             .order_by(VotingRound.id.desc(), RoundCandidate.position)
         )
     )
+
+
+def implementation_of(suggestion_id: int) -> int:
+    """The record a suggestion belongs to (404 if missing)."""
+    found = db.session.scalar(
+        select(SupervisionVisit.implementation_id)
+        .join(Suggestion, Suggestion.visit_id == SupervisionVisit.id)
+        .where(Suggestion.id == suggestion_id)
+    )
+    if found is None:
+        raise NotFound()
+    return int(found)
