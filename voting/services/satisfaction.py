@@ -43,20 +43,26 @@ def street_rule(street_id: int) -> GradeRule:
     return rules.rule_from_json(text) if text else rules.DEFAULT_RULE
 
 
+def street_id_named(name: str) -> int:
+    """The id of the street with this name (InvalidInput if none)."""
+    street_id = db.session.scalar(select(Street.id).where(Street.name == name))
+    if street_id is None:
+        raise InvalidInput("unknown_street", name=name)
+    return int(street_id)
+
+
 def set_street_rule(street_name: str, rule_json: str, *, actor: str = "cli") -> GradeRule:
     """Set a street's grading rule from JSON (checked first); future meetings use it."""
     rule = rules.rule_from_json(rule_json)
     now = utcnow()
     begin_write()
-    street = db.session.scalar(select(Street).where(Street.name == street_name))
-    if street is None:
-        raise InvalidInput("unknown_street", name=street_name)
+    street_id = street_id_named(street_name)
     canonical = rules.rule_to_json(rule)
-    row = db.session.get(SatisfactionRule, street.id) or SatisfactionRule(street_id=street.id)
+    row = db.session.get(SatisfactionRule, street_id) or SatisfactionRule(street_id=street_id)
     row.rule_json, row.updated_by, row.updated_at = canonical, actor, now
     db.session.add(row)
     audit.record(
-        actor, "satisfaction.rule_set", ("street", street.id), {"rule": canonical}, now=now
+        actor, "satisfaction.rule_set", ("street", street_id), {"rule": canonical}, now=now
     )
     commit()
     return rule
