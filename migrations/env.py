@@ -91,8 +91,40 @@ def run_migrations_online():
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _sqlite_check_foreign_keys(connection)
+            if connection.in_transaction():
+                connection.commit()
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()
+                # Back on before the connection returns to the pool.
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on):
+    """Switch SQLite's foreign keys, outside any transaction (inside one it is ignored).
+
+    A batch operation rebuilds a table: it copies it, drops the original and renames the
+    copy. With foreign keys on, dropping a table other rows point to fails (or the commit
+    does), as soon as the database holds data; SQLite's own procedure for altering a table
+    turns them off for the rebuild and runs ``PRAGMA foreign_key_check`` before commit.
+    """
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _sqlite_check_foreign_keys(connection):
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"migration left broken foreign keys: {problems[:10]}")
 
 
 if context.is_offline_mode():

@@ -122,6 +122,7 @@ class World:
         self.station_staff = make_staff(self.street, Role.STATION, station=self.station)
         self.official = make_staff(self.street, Role.OFFICIAL)
         self.clerk = make_staff(self.street, Role.CLERK)
+        self.supervisor = make_staff(self.street, Role.SUPERVISOR)
         costs = [280_000, 120_000, 32_000, 450_000, 2_400_000, 60_000, 90_000, 150_000]
         titles = [
             "增设停车位",

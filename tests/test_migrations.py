@@ -331,3 +331,40 @@ def test_migrated_ballots_frozen_after_close(migrated_app, statement):
         )
     with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
         conn.execute(sa.text(statement))
+
+
+def test_supervisor_role_migration_keeps_staff_and_their_references(migrated_app):
+    """The role CHECK change rebuilds staff_user on SQLite: rows other tables point to stay."""
+    runner = migrated_app.test_cli_runner()
+    down = runner.invoke(args=["db", "downgrade", "340d76242d31"])
+    assert down.exit_code == 0, down.output
+    with db.engine.begin() as conn:
+        _insert(conn, "street", id=1, name="凯旋街道", district="上城区")
+        _insert(
+            conn, "staff_user", id=1, username="gw", display_name="工委", password_hash="x",
+            role="official", street_id=1, active=True, session_nonce="n",
+            created_at="2026-05-01 00:00:00",
+        )  # fmt: skip
+        _insert(
+            conn, "audit_event", seq=1, at="2026-05-01 00:00:00", actor_id=1, actor="gw",
+            action="x", object_type="street", object_id="1", payload="{}", prev_hash="0" * 64,
+            hash="1" * 64,
+        )  # fmt: skip
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, up.output
+    with db.engine.begin() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM audit_event WHERE actor_id = 1")) == 1
+        _insert(
+            conn, "staff_user", id=2, username="dd", display_name="督导", password_hash="x",
+            role="supervisor", street_id=1, active=True, session_nonce="m",
+            created_at="2026-05-01 00:00:00",
+        )  # fmt: skip
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        _insert(
+            conn, "staff_user", id=3, username="zz", display_name="x", password_hash="x",
+            role="inspector", street_id=1, active=True, session_nonce="k",
+            created_at="2026-05-01 00:00:00",
+        )  # fmt: skip
+    # A supervisor account exists: the downgrade refuses rather than break the CHECK.
+    refused = runner.invoke(args=["db", "downgrade", "340d76242d31"])
+    assert refused.exit_code != 0

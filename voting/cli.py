@@ -225,10 +225,12 @@ def verify_audit() -> None:
 
 def register_cli(app: Flask) -> None:
     from .cli_pb import pb_cli
+    from .cli_supervision import satisfaction_cli
     from .cli_tally import tally_cli
     from .seeding import demo_command, seed_command
 
-    for group in (staff_cli, roll_cli, codes_cli, audit_cli, tally_cli, pb_cli):
+    groups = (staff_cli, roll_cli, codes_cli, audit_cli, tally_cli, pb_cli, satisfaction_cli)
+    for group in groups:
         app.cli.add_command(group)
     app.cli.add_command(seed_command)
     app.cli.add_command(demo_command)

@@ -19,7 +19,7 @@ from voting.domain.staff import (
 
 
 def test_enums_values_stable():
-    assert [r.value for r in Role] == ["station", "official", "clerk"]
+    assert [r.value for r in Role] == ["station", "official", "clerk", "supervisor"]
     assert [s.value for s in CandidateStatus] == ["submitted", "accepted", "rejected"]
     assert [s.value for s in IdeaSource] == ["seminar", "door_to_door", "online"]
 

@@ -10,7 +10,7 @@ import pytest
 from tests.factories import World
 from voting.domain.staff import Role
 
-STAFF_PREFIXES = ("/station", "/official", "/council", "/desk")
+STAFF_PREFIXES = ("/station", "/official", "/council", "/desk", "/supervision")
 
 
 def _staff_rules(app):  # type: ignore[no-untyped-def]
@@ -47,6 +47,7 @@ def test_staff_get_routes_refuse_other_roles(app, browser, role):
         Role.STATION: world.station_staff,
         Role.OFFICIAL: world.official,
         Role.CLERK: world.clerk,
+        Role.SUPERVISOR: world.supervisor,
     }
     client = browser(users[role])
     checked = 0

@@ -4,7 +4,10 @@
   candidates only, import the roll, issue voting codes.
 * ``official`` — the street's NPC working committee: review candidates, set up, open and
   close rounds, export tallies.
-* ``clerk`` — the residents' council clerk: record the council's vote and finalize.
+* ``clerk`` — the residents' council clerk: record the council's vote and finalize, and
+  the later satisfaction vote (满意度测评).
+* ``supervisor`` — a member of the street's supervision group (督办小组: deputies, council
+  members, residents): record supervision rounds on site and close answered suggestions.
 
 Candidates move submitted → accepted | rejected. Station staff may edit a candidate while
 it is submitted or rejected (editing a rejected one resubmits it); an accepted candidate is
@@ -22,6 +25,7 @@ class Role(StrEnum):
     STATION = "station"
     OFFICIAL = "official"
     CLERK = "clerk"
+    SUPERVISOR = "supervisor"
 
 
 class CandidateStatus(StrEnum):

@@ -16,7 +16,18 @@ from .places import Community, Station, Street
 from .projects import Candidate, CandidatePhoto
 from .residents import Resident
 from .rounds import CouncilMeeting, RoundCandidate, RoundCommunity, VotingRound
+from .satisfaction import SatisfactionMeeting, SatisfactionRating, SatisfactionRule
 from .staff import StaffUser
+from .supervision import (
+    Implementation,
+    Milestone,
+    ProgressUpdate,
+    ProjectPhoto,
+    SpotCheck,
+    Suggestion,
+    SupervisionVisit,
+    VisitParticipant,
+)
 from .triggers import install as _install_triggers
 
 _install_triggers(Base.metadata)
@@ -31,16 +42,27 @@ __all__ = [
     "CouncilMeeting",
     "CouncilNotice",
     "Objection",
+    "Implementation",
+    "Milestone",
     "OtpChallenge",
     "PaperBallot",
     "PaperEntry",
     "Participation",
+    "ProgressUpdate",
+    "ProjectPhoto",
     "Resident",
     "RoundCandidate",
     "RoundCommunity",
+    "SatisfactionMeeting",
+    "SatisfactionRating",
+    "SatisfactionRule",
+    "SpotCheck",
     "StaffUser",
     "Station",
     "Street",
+    "Suggestion",
+    "SupervisionVisit",
+    "VisitParticipant",
     "VotingCode",
     "VotingRound",
 ]

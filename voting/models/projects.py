@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.staff import CandidateStatus, IdeaSource
 from ..extensions import db
+from .images import StoredImage, image_checks
 from .places import Community, Station
 from .types import UTCDateTime, enum_check, enum_column, utcnow
 
@@ -72,12 +73,8 @@ class Candidate(db.Model):
         return CandidateStatus(self.status)
 
 
-class CandidatePhoto(db.Model):
-    """A photo of the candidate's site, stored twice re-encoded: phone size and thumbnail.
-
-    Each file on disk is named by the SHA-256 of its own bytes, so its URL never changes
-    meaning and can be cached for ever.
-    """
+class CandidatePhoto(StoredImage, db.Model):
+    """A photo of the candidate's site, stored twice re-encoded: phone size and thumbnail."""
 
     __tablename__ = "candidate_photo"
     __table_args__ = (
@@ -85,17 +82,7 @@ class CandidatePhoto(db.Model):
         UniqueConstraint("candidate_id", "position"),
         UniqueConstraint("candidate_id", "sha256"),
         CheckConstraint("position >= 1", name="position_positive"),
-        CheckConstraint(
-            "width > 0 AND height > 0 AND thumb_width > 0 AND thumb_height > 0",
-            name="dimensions_positive",
-        ),
-        CheckConstraint(
-            "size_bytes > 0 AND thumb_size_bytes > 0 AND original_size_bytes > 0",
-            name="sizes_positive",
-        ),
-        CheckConstraint("length(sha256) = 64 AND length(thumb_sha256) = 64", name="sha256_length"),
-        # Screen readers read it: a photo without a description is refused.
-        CheckConstraint("alt_text <> ''", name="alt_text_required"),
+        *image_checks(),
         Index("ix_candidate_photo_sha256", "sha256"),
         Index("ix_candidate_photo_thumb_sha256", "thumb_sha256"),
     )
@@ -103,21 +90,7 @@ class CandidatePhoto(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id"))
     position: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    width: Mapped[int]
-    height: Mapped[int]
-    size_bytes: Mapped[int]
-    thumb_sha256: Mapped[str] = mapped_column(String(64))
-    thumb_width: Mapped[int]
-    thumb_height: Mapped[int]
-    thumb_size_bytes: Mapped[int]
-    original_size_bytes: Mapped[int]
-    alt_text: Mapped[str] = mapped_column(String(120))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     candidate: Mapped[Candidate] = relationship(back_populates="photos")
-
-    def shown_height(self, width: int) -> int:
-        """The height of the phone-size photo drawn ``width`` CSS pixels wide."""
-        return max(1, round(self.height * width / self.width))

@@ -1,4 +1,8 @@
-"""Candidate site photos: check and re-encode an upload, store it, list, serve and delete it.
+"""Photos: check and re-encode an upload, store it, list, serve and delete it.
+
+Candidate site photos have their rows here; the works' photos (services.implementation)
+use the same checks, files and serving through ``prepare``, ``write_files``,
+``image_values`` and ``discard_unreferenced``.
 
 An upload is decoded only after its size and its header's pixel count pass, then turned
 upright (EXIF orientation), converted to sRGB and encoded afresh as two JPEGs — a phone-size
@@ -30,7 +34,15 @@ from ..domain.errors import Conflict, InvalidInput, VotingError
 from ..domain.lifecycle import RoundStatus
 from ..domain.staff import CandidateStatus, Role
 from ..extensions import db
-from ..models import Candidate, CandidatePhoto, RoundCandidate, StaffUser, Station, VotingRound
+from ..models import (
+    Candidate,
+    CandidatePhoto,
+    ProjectPhoto,
+    RoundCandidate,
+    StaffUser,
+    Station,
+    VotingRound,
+)
 from . import audit
 from ._tx import begin_write, commit, utcnow
 
@@ -207,18 +219,26 @@ def _write(rendition: Rendition) -> str | None:
     return digest
 
 
+def write_files(processed: Processed) -> list[str]:
+    """Write both files; the digests this call created (to discard if the row fails)."""
+    return [d for d in (_write(processed.large), _write(processed.thumb)) if d]
+
+
 def _referenced(digests: Iterable[str]) -> set[str]:
     wanted = list(digests)
-    rows = db.session.execute(
-        select(CandidatePhoto.sha256, CandidatePhoto.thumb_sha256).where(
-            or_(CandidatePhoto.sha256.in_(wanted), CandidatePhoto.thumb_sha256.in_(wanted))
+    found: set[str] = set()
+    for table in (CandidatePhoto, ProjectPhoto):
+        rows = db.session.execute(
+            select(table.sha256, table.thumb_sha256).where(
+                or_(table.sha256.in_(wanted), table.thumb_sha256.in_(wanted))
+            )
         )
-    )
-    return {d for row in rows for d in row}
+        found.update(d for row in rows for d in row)
+    return found
 
 
-def _discard_unreferenced(digests: Iterable[str]) -> None:
-    """Delete the files no photo row names any more (the same photo may serve two candidates)."""
+def discard_unreferenced(digests: Iterable[str]) -> None:
+    """Delete the files no photo row names any more (one file may serve several rows)."""
     digests = [d for d in digests if d]
     if not digests:
         return
@@ -267,6 +287,30 @@ def _next_position(candidate_id: int) -> int:
     return (top or 0) + 1
 
 
+def prepare(stream: IO[bytes], alt_text: str) -> tuple[Processed, str]:
+    """Check the description, read and re-encode the upload (no database, no lock)."""
+    alt = _clean_alt_text(alt_text)
+    limits = PhotoLimits.from_config()
+    return process(read_upload(stream, limits), limits), alt
+
+
+def image_values(processed: Processed, alt: str) -> dict[str, Any]:
+    """The StoredImage columns of a photo row made from ``processed``."""
+    large, thumb = processed.large, processed.thumb
+    return {
+        "sha256": large.sha256,
+        "width": large.width,
+        "height": large.height,
+        "size_bytes": len(large.data),
+        "thumb_sha256": thumb.sha256,
+        "thumb_width": thumb.width,
+        "thumb_height": thumb.height,
+        "thumb_size_bytes": len(thumb.data),
+        "original_size_bytes": processed.original_bytes,
+        "alt_text": alt,
+    }
+
+
 def _clean_alt_text(alt_text: str) -> str:
     alt = " ".join(alt_text.split())
     if not alt:
@@ -291,15 +335,13 @@ def add_photo(
     """A station adds a photo of its own candidate's site; refused files leave nothing behind."""
     now = now or utcnow()
     rules.ensure_role(actor.role_enum, Role.STATION)
-    alt = _clean_alt_text(alt_text)
-    limits = PhotoLimits.from_config()
-    processed = process(read_upload(stream, limits), limits)  # before the write lock: slow
+    processed, alt = prepare(stream, alt_text)  # before the write lock: slow
     begin_write()
     candidate = db.get_or_404(Candidate, candidate_id)
     rules.ensure_station_owns(actor.role_enum, actor.station_id, candidate.station_id)
     rounds = _listing_rounds(candidate.id)
     _check_addable(candidate, rounds)
-    created = [_write(processed.large), _write(processed.thumb)]
+    created = write_files(processed)
     try:
         photo = _insert(actor, candidate, processed, alt, now)
         audit.record(
@@ -308,7 +350,7 @@ def add_photo(
         commit()
     except VotingError:
         db.session.rollback()
-        _discard_unreferenced(d for d in created if d)
+        discard_unreferenced(created)
         raise
     return photo
 
@@ -316,20 +358,10 @@ def add_photo(
 def _insert(
     actor: StaffUser, candidate: Candidate, processed: Processed, alt: str, now: datetime
 ) -> CandidatePhoto:
-    large, thumb = processed.large, processed.thumb
     photo = CandidatePhoto(
         candidate_id=candidate.id,
         position=_next_position(candidate.id),
-        sha256=large.sha256,
-        width=large.width,
-        height=large.height,
-        size_bytes=len(large.data),
-        thumb_sha256=thumb.sha256,
-        thumb_width=thumb.width,
-        thumb_height=thumb.height,
-        thumb_size_bytes=len(thumb.data),
-        original_size_bytes=processed.original_bytes,
-        alt_text=alt,
+        **image_values(processed, alt),
         created_by_id=actor.id,
         created_at=now,
     )
@@ -340,7 +372,8 @@ def _insert(
         db.session.rollback()
         duplicate = db.session.scalar(
             select(CandidatePhoto.id).where(
-                CandidatePhoto.candidate_id == candidate.id, CandidatePhoto.sha256 == large.sha256
+                CandidatePhoto.candidate_id == candidate.id,
+                CandidatePhoto.sha256 == processed.large.sha256,
             )
         )
         raise (
@@ -380,7 +413,7 @@ def delete_photo(
     audit.record(actor, "photo.deleted", ("candidate_photo", photo.id), payload, now=now)
     db.session.delete(photo)
     commit()
-    _discard_unreferenced(digests)
+    discard_unreferenced(digests)
 
 
 # --- serving -------------------------------------------------------------------------
@@ -409,10 +442,18 @@ def photo_access(digest: str) -> PhotoAccess | None:
     """The file named ``digest`` and who may see it; None if no photo row names it.
 
     Public once the candidate is accepted (only accepted candidates stand in rounds, and
-    acceptance is final); before that only its station and the reviewing officials.
+    acceptance is final); before that only its station and the reviewing officials. The
+    works' photos of a selected project are public from the start.
     """
     if not DIGEST_RE.match(digest):
         return None
+    works = db.session.scalar(
+        select(ProjectPhoto.id)
+        .where(or_(ProjectPhoto.sha256 == digest, ProjectPhoto.thumb_sha256 == digest))
+        .limit(1)
+    )
+    if works is not None:
+        return PhotoAccess(file_path(digest), True, frozenset(), frozenset())
     rows = db.session.execute(
         select(Candidate.status, Candidate.station_id, Station.street_id)
         .join(CandidatePhoto, CandidatePhoto.candidate_id == Candidate.id)

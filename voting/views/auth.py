@@ -14,7 +14,12 @@ from .redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
-HOME = {Role.STATION: "station.index", Role.OFFICIAL: "official.index", Role.CLERK: "council.index"}
+HOME = {
+    Role.STATION: "station.index",
+    Role.OFFICIAL: "official.index",
+    Role.CLERK: "council.index",
+    Role.SUPERVISOR: "supervision.index",
+}
 
 
 def staff_home() -> str:

@@ -12,6 +12,7 @@ from .council_messages import COUNCIL_MESSAGES
 from .desk_messages import DESK_MESSAGES
 from .phone_messages import PHONE_MESSAGES
 from .roll_messages import ROLL_MESSAGES
+from .supervision_messages import SUPERVISION_MESSAGES
 
 MESSAGES: dict[str, Any] = {
     # ballots
@@ -106,6 +107,7 @@ MESSAGES.update(DESK_MESSAGES)
 MESSAGES.update(PHONE_MESSAGES)
 MESSAGES.update(ROLL_MESSAGES)
 MESSAGES.update(COUNCIL_MESSAGES)
+MESSAGES.update(SUPERVISION_MESSAGES)
 
 CHANNELS = {"code": _l("投票码"), "sms": _l("手机验证码"), "station": _l("联络站现场")}
 
