@@ -510,13 +510,14 @@ def test_seed_empty_database_creates_demo_street_round_and_logins(app, seed_dir)
     assert street.name == "凯旋街道"
     assert count(Community) == 5
     assert count(Resident) == 400
-    assert count(Candidate) == 12
+    assert count(Candidate) == 12 + 6  # 2026's, and the finished 2025 round's
     statuses = list(db.session.scalars(select(Candidate.status)))
-    assert statuses.count(CandidateStatus.ACCEPTED.value) == 10
-    rnd = db.session.scalars(select(VotingRound)).one()
-    assert rnd.status == "open"
-    assert count(RoundCandidate) == 10
-    assert count(VotingCode) == 400
+    assert statuses.count(CandidateStatus.ACCEPTED.value) == 10 + 6
+    rnd = db.session.scalars(select(VotingRound).where(VotingRound.status == "open")).one()
+    finished = db.session.scalars(select(VotingRound).where(VotingRound.id != rnd.id)).one()
+    assert finished.status == "finalized"
+    assert count(RoundCandidate) == 10 + 6
+    assert count(VotingCode) == 400 + 400
     assert f"Round {rnd.id}: 400 voting codes" in result.output
     slips = seed_dir / f"slips-round-{rnd.id}.html"
     assert slips.read_text(encoding="utf-8").count('<div class="slip">') == 400
@@ -524,6 +525,7 @@ def test_seed_empty_database_creates_demo_street_round_and_logins(app, seed_dir)
         ("station", "demo-station-2026"),
         ("official", "demo-official-2026"),
         ("clerk", "demo-clerk-2026"),
+        ("supervisor", "demo-supervisor-2026"),
     ):
         assert re.search(rf"^\s+{username}\s+{username}\s+{password}$", result.output, re.M)
         user = staff_service.authenticate(username, password)
@@ -534,7 +536,7 @@ def test_seed_empty_database_creates_demo_street_round_and_logins(app, seed_dir)
 def test_seed_printed_codes_log_in_to_the_open_round(app, seed_dir):
     result = invoke(app, "seed")
     assert result.exit_code == 0, result.output
-    round_id = db.session.scalars(select(VotingRound.id)).one()
+    round_id = db.session.scalars(select(VotingRound.id).where(VotingRound.status == "open")).one()
     printed = PRINTED_CODE_RE.findall(result.output)
 
     assert len(printed) == 5

@@ -16,6 +16,7 @@ from .domain.staff import IdeaSource, Role
 from .domain.tally import OutcomeRule
 from .extensions import db
 from .models import Candidate, StaffUser, Street
+from .seeding_history import load_history
 from .services import codes as codes_service
 from .services import intake, rounds, staff
 from .services import roll as roll_service
@@ -25,9 +26,13 @@ SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def load_seed(
-    seeds_dir: Path = SEEDS_DIR, *, rng: random.Random | None = None
+    seeds_dir: Path = SEEDS_DIR, *, rng: random.Random | None = None, history: bool = True
 ) -> dict[str, object]:
-    """Load the demo street, staff, candidates, roll and open round; return what was made."""
+    """Load the demo street, staff, candidates, roll and open round; return what was made.
+
+    With ``history``, also the finished 2025 round (``seeding_history``), loaded first so
+    the audit chain runs in the order things happened.
+    """
     data = json.loads((seeds_dir / "kaixuan.json").read_text(encoding="utf-8"))
     street = staff.ensure_street(data["street"]["name"], data["street"]["district"])
     communities = {
@@ -50,6 +55,11 @@ def load_seed(
         (seeds_dir / "roll.csv").read_bytes(), street=street, pepper=pepper
     )
     made = {"street": street.name, "residents": report.created, "rounds": []}
+    if history:
+        # Fixed so the demo's 2025 figures are the same on every machine; its codes are
+        # spent or void (the round is finalized), so nothing here needs secrecy.
+        history_rng = random.Random(2025)  # noqa: S311
+        made["finished_round"] = load_history(seeds_dir, users, communities, rng=history_rng)
     for spec in data["rounds"]:
         round_id = _round(users[Role.OFFICIAL.value], communities, titles, spec)
         slips = codes_service.issue_codes(round_id, pepper=pepper, rng=rng)
@@ -129,6 +139,12 @@ def _print_summary(made: dict[str, object], slips_dir: Path) -> None:
     click.echo("Staff logins (http://127.0.0.1:5000/staff/login):")
     for user in data["staff"]:
         click.echo(f"  {user['role']:<9} {user['username']:<10} {user['password']}")
+    if "finished_round" in made:
+        click.echo(
+            f"Round {made['finished_round']}: 2025, finished — results, 公示 with an objection"
+            " and its answer, four projects built and supervised, satisfaction vote;"
+            " see http://127.0.0.1:5000/ and /streets/1/supervision"
+        )
     for round_id, slips in made["rounds"]:  # type: ignore[attr-defined]
         path = slips_dir / f"slips-round-{round_id}.html"
         path.write_text(render_slips(round_id, slips), encoding="utf-8")

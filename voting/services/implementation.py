@@ -93,6 +93,16 @@ def load(implementation_id: int, *, lock: bool = False) -> Implementation:
     return record
 
 
+def records_of_round(round_id: int) -> dict[int, int]:
+    """Candidate id → implementation record id, for the round's projects that have one."""
+    rows = db.session.execute(
+        select(Implementation.candidate_id, Implementation.id).where(
+            Implementation.round_id == round_id
+        )
+    )
+    return {candidate_id: record_id for candidate_id, record_id in rows}
+
+
 def street_of(record: Implementation) -> int:
     return record.entry.round.street_id
 

@@ -23,7 +23,7 @@ from ..domain.lifecycle import RoundStatus
 from ..extensions import db, limiter
 from ..forms import ReceiptForm
 from ..security import current_voter
-from ..services import audit, notice_period
+from ..services import audit, implementation, notice_period
 from ..services import breakdowns as breakdowns_service
 from ..services import photos as photos_service
 from ..services import receipts as receipts_service
@@ -101,6 +101,7 @@ def notice(round_id: int):  # type: ignore[no-untyped-def]
         objections_open=gongshi is not None and notice_period.objections_open(gongshi),
         phase=notice_period.phase(rnd),
         filed=request.args.get("filed", type=int),
+        projects=implementation.records_of_round(round_id),
     )
 
 
