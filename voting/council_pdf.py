@@ -3,22 +3,20 @@
 The meeting's facts (attendance, ballots, tellers), the voting procedure adopted, the public
 count beside the council's count for every candidate, the reasons wherever the council
 departed from the public ranking, and blank lines for the tellers, scrutineers and chair to
-sign. Same fonts and paragraph styles as the notice (``notice_pdf``).
+sign. Same fonts, paragraph styles and page set-up as the notice (``pdf_layout``).
 """
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from .models import CouncilMeeting, VotingRound
-from .notice_pdf import MARGIN, _local, _p
-from .slips_pdf import register_fonts
+from .pdf_layout import GRID, build_a4, local
+from .pdf_layout import para as _p
 
 SIGNERS = ("计票人（签名）", "监票人（签名）", "主持人（签名）", "日期")
 
@@ -56,15 +54,7 @@ def _counts(rnd: VotingRound) -> Table:
         ]
         rows.append([_p(c, "cell") for c in cells])
     table = Table(rows, colWidths=[16 * mm, None, 24 * mm, 18 * mm, 22 * mm, 18 * mm], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6e6e6")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
+    table.setStyle(GRID)
     return table
 
 
@@ -108,21 +98,9 @@ def render_tally_pdf(
     rnd: VotingRound, *, now: datetime, tz: str = "Asia/Shanghai", compress: bool = True
 ) -> bytes:
     """The tally sheet as an A4 PDF; ``now`` (aware) is printed as the generation time."""
-    register_fonts()
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title="计票结果",
-        author="民生实事票决",
-        subject=rnd.title,
-        pageCompression=1 if compress else 0,
-    )
-    flowables = tally_flowables(rnd)
-    flowables.append(_p(f"生成时间：{_local(now, tz)}（北京时间）", "small"))
-    doc.build(flowables)
-    return buffer.getvalue()
+
+    def content() -> list[Flowable]:
+        generated = _p(f"生成时间：{local(now, tz)}（北京时间）", "small")
+        return [*tally_flowables(rnd), generated]
+
+    return build_a4(content, title="计票结果", subject=rnd.title, compress=compress)

@@ -1,27 +1,21 @@
 """The printable notice (公示) of a closed round as an A4 PDF, in Chinese.
 
 Title, voting window, ballots against the roll, the candidates with their public votes and
-rank, the council's decision once finalized (the selected projects, the council's votes and
-its reasons wherever it departed from the public ranking), the tally digest and the audit
-head hash to check the record against, and when the PDF was generated. Chinese text uses the
-built-in CID font STSong-Light, as the voting-code slips do (``slips_pdf``): no font file.
-Layout is reportlab's platypus, so a long candidate list flows onto further pages with the
-table header repeated.
+rank, and the tally digest and audit head hash to check the record against. Once the
+council's decision is approved it carries what the notice page carries: the selected
+projects with cost, target, responsible unit and planned completion; the meeting's counts
+and ballot figures; the objection period and whether it is still open; the objections with
+their answers (never who filed them); and the head hash stored at approval. Layout is
+reportlab's platypus (``pdf_layout``), so long lists flow onto further pages with table
+headers repeated.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import datetime
-from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -34,39 +28,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from .models import CouncilMeeting, CouncilNotice, Objection
+from .pdf_layout import GRID, MARGIN, PAGE_W, STYLES, build_a4, local
+from .pdf_layout import para as _p
 from .services.notice import Notice
-from .slips_pdf import CJK_FONT, ZONE_LABELS, register_fonts, window_text
+from .slips_pdf import CJK_FONT, ZONE_LABELS, window_text
 from .views.filters import yuan
-
-HASH_FONT = "Courier"
-MARGIN = 18 * mm
-PAGE_W, PAGE_H = A4
-
-
-def _style(name: str, size: float, **kw: object) -> ParagraphStyle:
-    return ParagraphStyle(
-        name, fontName=CJK_FONT, fontSize=size, leading=size * 1.45, wordWrap="CJK", **kw
-    )
-
-
-STYLES = {
-    "title": _style("title", 17, alignment=TA_CENTER, spaceAfter=3 * mm),
-    "subtitle": _style("subtitle", 11, alignment=TA_CENTER, spaceAfter=5 * mm),
-    "h2": _style("h2", 12.5, spaceBefore=5 * mm, spaceAfter=2 * mm, keepWithNext=1),
-    "body": _style("body", 10.5, spaceAfter=1.5 * mm),
-    "cell": _style("cell", 9),
-    "small": _style("small", 8.5, textColor=colors.HexColor("#333333")),
-    "hash": ParagraphStyle("hash", fontName=HASH_FONT, fontSize=8, leading=11),
-}
-
-
-def _p(text: str, style: str = "body") -> Paragraph:
-    """A paragraph of plain text (escaped: titles and reasons are not markup)."""
-    return Paragraph(escape(text), STYLES[style])
-
-
-def _local(moment: datetime, tz: str) -> str:
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _title(notice: Notice) -> str:
@@ -86,7 +53,7 @@ def _facts(notice: Notice, tz: str) -> Table:
         (_("参与率"), f"{results.turnout_share * 100:.1f}%"),
     ]
     if rnd.closed_at is not None:
-        rows.append((_("计票时间"), _local(rnd.closed_at, tz)))
+        rows.append((_("计票时间"), local(rnd.closed_at, tz)))
     table = Table(
         [[_p(k, "cell"), _p(v, "cell")] for k, v in rows], colWidths=[38 * mm, None], hAlign="LEFT"
     )
@@ -121,20 +88,60 @@ def _results_table(notice: Notice) -> Table:
         rows.append([_p(cell, "cell") for cell in row])
     widths = [10 * mm, None, 20 * mm, 17 * mm, 15 * mm, 18 * mm]
     if council:
-        widths += [18 * mm, 15 * mm]
+        widths += [21 * mm, 15 * mm]  # "议事会得票" on one line
     table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6e6e6")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
+    table.setStyle(GRID)
     return table
+
+
+def _winners_table(notice: Notice) -> Table:
+    """The selected projects with what the council committed to: target, unit, date."""
+    header = [_("序号"), _("项目（社区）"), _("估算金额"), _("目标"), _("责任单位"), _("计划完成")]
+    rows: list[list[object]] = [[_p(h, "cell") for h in header]]
+    for number, line in enumerate(notice.winners, start=1):
+        entry, c = line.entry, line.entry.candidate
+        done = entry.planned_completion
+        cells = [
+            str(number),
+            f"{c.title}（{c.community.name}）",
+            yuan(c.cost_yuan),
+            entry.target or c.target or "—",
+            entry.responsible_unit or "—",
+            done.isoformat() if done else "—",
+        ]
+        rows.append([_p(cell, "cell") for cell in cells])
+    widths = [10 * mm, None, 20 * mm, 40 * mm, 30 * mm, 22 * mm]
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(GRID)
+    return table
+
+
+def _meeting_lines(meeting: CouncilMeeting) -> list[Flowable]:
+    lines = [
+        _p(
+            _(
+                "会议日期：%(d)s；地点：%(p)s；应到 %(e)s 人，实到 %(a)s 人。",
+                d=meeting.held_on.isoformat(),
+                p=meeting.place or "—",
+                e=meeting.members_expected,
+                a=meeting.members_present,
+            )
+        )
+    ]
+    if meeting.ballots_issued is not None:
+        lines.append(
+            _p(
+                _(
+                    "发出选票 %(i)s 张，收回 %(r)s 张，有效 %(v)s 张。",
+                    i=meeting.ballots_issued,
+                    r=meeting.ballots_returned,
+                    v=meeting.ballots_valid,
+                )
+            )
+        )
+    if meeting.tellers:
+        lines.append(_p(_("计票人、监票人：%(t)s", t=meeting.tellers)))
+    return lines
 
 
 def _council(notice: Notice) -> list[Flowable]:
@@ -150,37 +157,15 @@ def _council(notice: Notice) -> list[Flowable]:
         ]
     parts: list[Flowable] = [
         _p(_("居民议事会议"), "h2"),
-        _p(
-            _(
-                "会议日期：%(d)s；地点：%(p)s；应到 %(e)s 人，实到 %(a)s 人。",
-                d=meeting.held_on.isoformat(),
-                p=meeting.place or "—",
-                e=meeting.members_expected,
-                a=meeting.members_present,
-            )
-        ),
+        *_meeting_lines(meeting),
         _p(
             _(
                 "经公开投票和居民议事会议票选，以下 %(n)s 个项目确定为民生实事项目：",
                 n=len(notice.winners),
             )
         ),
+        _winners_table(notice),
     ]
-    for number, line in enumerate(notice.winners, start=1):
-        c = line.entry.candidate
-        parts.append(
-            _p(
-                _(
-                    "%(i)s. %(t)s（%(c)s，估算 %(y)s）：公开投票第 %(r)s 名，议事会得票 %(v)s",
-                    i=number,
-                    t=c.title,
-                    c=c.community.name,
-                    y=yuan(c.cost_yuan),
-                    r=line.rank,
-                    v="—" if line.entry.council_votes is None else line.entry.council_votes,
-                )
-            )
-        )
     if meeting.resolution:
         parts += [_p(_("决议"), "h2"), _p(meeting.resolution)]
     if notice.reasons:
@@ -189,15 +174,68 @@ def _council(notice: Notice) -> list[Flowable]:
     return parts
 
 
+def _period(gongshi: CouncilNotice, running: bool, tz: str) -> list[Flowable]:
+    """The objection period, from approval to the midnight after its last working day."""
+    status = (
+        _("状态：公示中，接受异议。公示期满后项目进入实施。")
+        if running
+        else _("状态：公示期已满，项目进入实施。")
+    )
+    return [
+        _p(_("公示期"), "h2"),
+        _p(_("公示开始：%(t)s", t=local(gongshi.published_at, tz))),
+        _p(_("异议截止：%(t)s", t=local(gongshi.objections_close_at, tz))),
+        _p(_("异议期：%(n)s 个工作日（周六、周日不计）。", n=gongshi.objection_days)),
+        _p(status),
+    ]
+
+
+def _objection(objection: Objection, tz: str) -> list[Flowable]:
+    parts: list[Flowable] = [
+        _p(
+            _("第 %(n)s 条异议（%(t)s）", n=objection.number, t=local(objection.filed_at, tz)),
+            "h3",
+        ),
+        _p(objection.body),
+    ]
+    if objection.answered_at is None:
+        return [*parts, _p(_("尚未答复。"), "small")]
+    return [
+        *parts,
+        _p(_("答复（%(t)s）：", t=local(objection.answered_at, tz))),
+        _p(objection.answer),
+    ]
+
+
+def _objections(notice: Notice, tz: str) -> list[Flowable]:
+    """Each objection with its answer; who filed it is never printed (nor stored in clear)."""
+    if notice.gongshi is None:
+        return []
+    parts: list[Flowable] = [
+        *_period(notice.gongshi, notice.objections_open, tz),
+        _p(_("异议与答复"), "h2"),
+    ]
+    if not notice.objections:
+        return [*parts, _p(_("目前没有收到异议。"))]
+    for objection in notice.objections:
+        parts += _objection(objection, tz)
+    return parts
+
+
 def _integrity(notice: Notice, base_url: str) -> Flowable:
     """The hashes and how to check them, kept on one page."""
     rnd = notice.round
     link = f"{base_url.rstrip('/')}/rounds/{rnd.id}/open-data.zip"
+    head_label = (
+        _("审计链头哈希（确认票选结果、发布公示时）：")
+        if notice.gongshi
+        else _("审计链头哈希（生成本公示时）：")
+    )
     block: list[Flowable] = [
         _p(_("核验"), "h2"),
         _p(_("计票摘要（SHA-256，投票结束时封存）："), "small"),
         Paragraph(rnd.tally_digest or "—", STYLES["hash"]),
-        _p(_("审计链头哈希（生成本公示时）："), "small"),
+        _p(head_label, "small"),
         Paragraph(notice.head_hash, STYLES["hash"]),
         Spacer(0, 2 * mm),
         _p(
@@ -225,6 +263,7 @@ def notice_flowables(notice: Notice, *, tz: str, base_url: str) -> Sequence[Flow
         Spacer(0, 2 * mm),
         _results_table(notice),
         *_council(notice),
+        *_objections(notice, tz),
         _integrity(notice, base_url),
     ]
 
@@ -238,9 +277,7 @@ def render_notice_pdf(
     compress: bool = True,
 ) -> bytes:
     """The notice as an A4 PDF; ``now`` (aware) is printed as the generation time."""
-    register_fonts()
-    footer = _("生成时间：%(t)s（%(zone)s）", t=_local(now, tz), zone=ZONE_LABELS.get(tz, tz))
-    title = _title(notice)
+    footer = _("生成时间：%(t)s（%(zone)s）", t=local(now, tz), zone=ZONE_LABELS.get(tz, tz))
 
     def decorate(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
@@ -251,24 +288,10 @@ def render_notice_pdf(
         canvas.drawRightString(PAGE_W - MARGIN, MARGIN / 2, page)
         canvas.restoreState()
 
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=title,
-        author="民生实事票决",
+    return build_a4(
+        lambda: notice_flowables(notice, tz=tz, base_url=base_url),
+        title=_title(notice),
         subject=notice.round.title,
-        creator="民生实事票决",
-        lang="zh-CN",
-        pageCompression=1 if compress else 0,
+        compress=compress,
+        on_page=decorate,
     )
-    doc.build(
-        list(notice_flowables(notice, tz=tz, base_url=base_url)),
-        onFirstPage=decorate,
-        onLaterPages=decorate,
-    )
-    return buffer.getvalue()

@@ -1,12 +1,15 @@
-"""What a printed notice (公示) of a closed round shows: results, council decision, hashes."""
+"""What a printed notice (公示) of a closed round shows: results, council decision, hashes,
+and once the decision is approved its objection period and the objections with answers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..domain.lifecycle import RoundStatus
-from ..models import CouncilMeeting, RoundCandidate, VotingRound
-from . import audit
+from ..models import CouncilMeeting, CouncilNotice, Objection, RoundCandidate, VotingRound
+from . import audit, notice_period
+from ._tx import utcnow
 from .open_data import published_round
 from .results import ResultLine, RoundResults, round_results
 
@@ -14,7 +17,11 @@ from .results import ResultLine, RoundResults, round_results
 @dataclass(frozen=True)
 class Notice:
     results: RoundResults
-    head_hash: str  # the audit chain's head when the notice was made
+    # The head stored when the decision was approved; before that (or for a round finalized
+    # before the 公示 existed) the chain's head when the notice was made.
+    head_hash: str
+    gongshi: CouncilNotice | None = None  # the 公示, once the decision is approved
+    objections_open: bool = False  # whether the objection period was running at ``now``
 
     @property
     def round(self) -> VotingRound:
@@ -42,8 +49,20 @@ class Notice:
             return []
         return [line.entry for line in self.results.lines if line.entry.council_reason]
 
+    @property
+    def objections(self) -> list[Objection]:
+        """The objections in filing order, each with its answer if any (no filer)."""
+        return list(self.gongshi.objections) if self.gongshi else []
 
-def public_notice(round_id: int) -> Notice:
+
+def public_notice(round_id: int, now: datetime | None = None) -> Notice:
     """The notice of a closed or finalized round; 404 before close."""
     published_round(round_id)
-    return Notice(round_results(round_id), audit.head_hash())
+    results = round_results(round_id)
+    gongshi = None
+    if results.round.status_enum is RoundStatus.FINALIZED:
+        gongshi = notice_period.notice_of(round_id)
+    if gongshi is None:
+        return Notice(results, audit.head_hash())
+    running = notice_period.objections_open(gongshi, now or utcnow())
+    return Notice(results, gongshi.head_hash, gongshi, running)

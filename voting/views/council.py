@@ -208,8 +208,9 @@ def objection_answers(round_id: int):  # type: ignore[no-untyped-def]
     if notice is None:
         abort(404)
     form, error, status = AnswerForm(), None, 200
-    number = request.form.get("number", type=int)
-    if form.validate_on_submit() and number is not None:
+    if form.validate_on_submit():
+        # A missing or garbled number answers nothing: say so rather than show the page again.
+        number = request.form.get("number", type=int) or 0
         try:
             objections.answer(current_user, round_id, number, form.answer.data or "")
         except InvalidInput as err:

@@ -28,6 +28,11 @@ COUNCIL_MESSAGES: dict[str, Any] = {
     "completion_missing": _l("入选项目须填写计划完成日期。"),
     "completion_before_meeting": _l("计划完成日期须在会议日期之后。"),
     "completion_not_date": _l("计划完成日期格式不对，请按“2026-12-31”填写。"),
+    # the street's settings (officials)
+    "quorum_bounds": _l("法定人数比例须不低于二分之一、小于 1，例如 2/3（实到须超过这个比例）。"),
+    "quorum_denominator": _l("法定人数比例的分母至少为 1。"),
+    "objection_days_range": _l("公示异议期须为 1 到 30 个工作日。"),
+    "unknown_street": _l("没有找到这个街道。"),
     # two-person finalization
     "same_person": _l("审核确认须由另一位工作人员进行：记录会议或提请确定的人不能自己确认。"),
     "finalization_pending": _l("已经提请确定，正在等待审核确认。"),

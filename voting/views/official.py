@@ -28,10 +28,11 @@ from ..domain.lifecycle import RoundStatus
 from ..domain.staff import CandidateStatus, Role
 from ..domain.tally import OutcomeRule
 from ..forms import ActionForm, CloseForm, ReviewForm, RoundForm
-from ..services import breakdowns, export_xlsx, intake, results, rounds
+from ..forms_street import StreetSettingsForm
+from ..services import breakdowns, export_xlsx, intake, results, rounds, street_settings
 from ..services._tx import utcnow
 from .decorators import role_required
-from .messages import describe, describe_all
+from .messages import describe, describe_all, message_for
 
 bp = Blueprint("official", __name__, url_prefix="/official")
 
@@ -241,6 +242,29 @@ def export_xlsx_file(round_id: int):  # type: ignore[no-untyped-def]
     response.content_length = size
     response.headers["Content-Disposition"] = _attachment(name, f"round-{round_id}.xlsx")
     return response
+
+
+@bp.route("/street", methods=["GET", "POST"])
+@role_required(Role.OFFICIAL)
+def street():  # type: ignore[no-untyped-def]
+    """The street's council quorum and objection days; every change is audited."""
+    street_id = current_user.street_id
+    current = street_settings.settings_of(street_id)
+    form = StreetSettingsForm(obj=current)
+    if form.validate_on_submit():
+        wanted = street_settings.StreetSettings(
+            form.quorum_num.data or 0, form.quorum_den.data or 0, form.objection_days.data or 0
+        )
+        try:
+            street_settings.update_settings(current_user, street_id, wanted)
+        except InvalidInput as err:
+            for code, name in err.params.get("problems", ()):
+                form[name].errors = [*form[name].errors, message_for(code)]
+        else:
+            return redirect(url_for("official.street", saved=1))
+    status = 422 if form.errors else 200
+    saved = request.args.get("saved") == "1" and not form.is_submitted()
+    return render_template("official/street.html", form=form, current=current, saved=saved), status
 
 
 _UNSAFE_IN_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
