@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.phone_roll import stranger
 from voting.extensions import db
 from voting.models import StaffUser
 from voting.services import rounds as rounds_service
@@ -181,3 +182,23 @@ def test_round_not_open_yet_in_elderly_mode_names_no_deadline_pressure(page, see
 
     assert page.locator("h1").inner_text() == "投票还没有开始"
     assert _px(page, "h1", "font-size") >= 30
+
+
+def test_not_on_the_roll_gets_the_same_page_and_is_sent_to_the_station(page, street, live):
+    """Off the roll, the phone channel answers exactly as on it (nobody can probe the roll);
+    the page says what to do when no text comes: check the details, or go to the station."""
+    person = stranger(seed=77)
+    page.goto("/vote/phone")
+    page.get_by_label("姓名").fill(person.name)
+    page.get_by_label("身份证号").fill(person.id_number)
+    page.get_by_label("手机号").fill(person.phone)
+    with page.expect_navigation():
+        page.get_by_role("button", name="获取验证码").tap()
+
+    assert page.url.endswith("/vote/phone/verify")
+    main = page.locator("main").inner_text()
+    assert "如果您在本次投票的居民名册上，验证码已发送到您填写的手机号" in main
+    assert "没有收到短信？" in main
+    assert street.station_address in main
+    time.sleep(0.5)  # a text would leave just after the response
+    assert live.sms().messages == []
