@@ -11,6 +11,7 @@ from ..domain.errors import VotingError
 from .council_messages import COUNCIL_MESSAGES
 from .desk_messages import DESK_MESSAGES
 from .phone_messages import PHONE_MESSAGES
+from .photo_messages import PHOTO_MESSAGES
 from .roll_messages import ROLL_MESSAGES
 from .supervision_messages import SUPERVISION_MESSAGES
 
@@ -105,6 +106,7 @@ MESSAGES: dict[str, Any] = {
 # The channels' and the roll import's own sentences live beside their views.
 MESSAGES.update(DESK_MESSAGES)
 MESSAGES.update(PHONE_MESSAGES)
+MESSAGES.update(PHOTO_MESSAGES)
 MESSAGES.update(ROLL_MESSAGES)
 MESSAGES.update(COUNCIL_MESSAGES)
 MESSAGES.update(SUPERVISION_MESSAGES)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -101,38 +99,6 @@ class PhotoForm(FlaskForm):
     )
 
 
-PHOTO_MESSAGES: dict[str, Any] = {
-    "photo_empty": _l("请选择照片文件。"),
-    "photo_too_large": _l(
-        "照片文件太大，上限 %(maximum_mb)s MB。请在手机相册里“编辑”后另存一张，或换一张再上传。"
-    ),
-    "photo_not_image": _l(
-        "这个文件不是可以识别的照片。只接受 JPEG、PNG 或 WebP 格式的照片，"
-        "不接受 GIF、SVG、HEIC、PDF 或其他文件。"
-    ),
-    "photo_unreadable": _l("照片文件已损坏或不完整，无法读取。请重新拍摄或重新导出后上传。"),
-    "photo_too_many_pixels": _l("照片像素太多，上限 %(maximum)s 万像素。请缩小后再上传。"),
-    "photo_too_small": _l(
-        "照片太小（%(width)s×%(height)s 像素），短边至少要 %(minimum)s 像素，居民才看得清。"
-    ),
-    "photo_duplicate": _l("这张照片已经上传过了。"),
-    "photo_limit": _l("每个项目最多 %(maximum)s 张照片，请先删除不需要的照片。"),
-    "photo_alt_required": _l(
-        "请写一句照片说明，例如“3幢北侧空地现状”。读屏软件会把它读给视力不好的居民听。"
-    ),
-    "photo_alt_too_long": _l("照片说明最多 %(maximum)s 个字。"),
-    "photo_round_closed": _l("列入该项目的投票已经结束，不能再增加照片。"),
-}
-
-
-def _photo_message(error: InvalidInput | Conflict) -> str:
-    template = PHOTO_MESSAGES.get(error.code)
-    if template is None:
-        return describe(error)
-    params = {k: v for k, v in error.params.items() if isinstance(v, str | int)}
-    return str(template) % params if params else str(template)
-
-
 def _photos_page(candidate_id: int, form: PhotoForm, status: int = 200):  # type: ignore[no-untyped-def]
     candidate = intake.candidate_for_station(current_user, candidate_id)
     return render_template(
@@ -162,7 +128,7 @@ def add_photo(candidate_id: int):  # type: ignore[no-untyped-def]
         photos.add_photo(current_user, candidate_id, form.photo.data.stream, form.alt_text.data)
     except (InvalidInput, Conflict) as err:
         field = form.alt_text if err.code.startswith("photo_alt") else form.photo
-        field.errors = [*field.errors, _photo_message(err)]
+        field.errors = [*field.errors, describe(err)]
         return _photos_page(candidate_id, form, 409 if isinstance(err, Conflict) else 422)
     return redirect(url_for("station.candidate_photos", candidate_id=candidate_id), 303)
 

@@ -27,7 +27,7 @@ from ..forms_supervision import (
 from ..services import implementation, supervision
 from ..services._tx import utcnow
 from .decorators import role_required
-from .station import _photo_message as explain  # photo refusals read as at the station
+from .messages import describe as explain
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
