@@ -9,6 +9,7 @@ Without ``/usr/bin/chromium`` (or Playwright) the whole package is skipped, sayi
 from __future__ import annotations
 
 import os
+import random
 import re
 import threading
 import time
@@ -20,14 +21,19 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests.conftest import test_config, wipe
+from tests.council_records import council_input, request_and_approve
 from tests.factories import World
 from tests.phone_roll import Person, enrol
 from voting import create_app
 from voting.devserver import CloseWhenSent
 from voting.extensions import db, limiter
+from voting.models import Implementation
+from voting.seeding import load_seed
+from voting.services import council, rounds
 from voting.services.sms import MemorySender
 
 try:
@@ -175,6 +181,75 @@ def seed(live: LiveApp) -> Iterator[Callable[..., Street]]:
 @pytest.fixture
 def street(seed: Callable[..., Street]) -> Street:
     return seed()
+
+
+@dataclass
+class Finished:
+    """The demo street (seeds/) with its finished 2025 round: 公示 period over, projects built
+    and supervised. The supervisor logs in as ``supervisor`` / ``demo-supervisor-2026``."""
+
+    round_id: int
+    street_id: int
+    projects: dict[str, int]  # the candidate's title → its implementation record's id
+
+
+@pytest.fixture
+def finished(live: LiveApp) -> Iterator[Finished]:
+    """``load_seed`` in the live app's database (~5 s); rows wiped after the test."""
+    limiter.reset()
+    live.app.extensions["sms_sender"] = MemorySender()
+    try:
+        with live.app.app_context():
+            round_id = load_seed(rng=random.Random(5))["finished_round"]
+            records = db.session.scalars(
+                select(Implementation)
+                .where(Implementation.round_id == round_id)
+                .order_by(Implementation.id)
+            ).all()
+            made = Finished(
+                round_id,
+                records[0].entry.round.street_id,
+                {r.entry.candidate.title: r.id for r in records},
+            )
+        yield made
+    finally:
+        wipe(live.app)
+
+
+@dataclass
+class Gongshi:
+    """A round whose council decision was approved just now: its 公示 takes objections."""
+
+    round_id: int
+    person: Person  # on the roll with an ID number and a phone
+
+    def path(self, page: str) -> str:
+        return f"/rounds/{self.round_id}/{page}"
+
+
+@pytest.fixture
+def gongshi(live: LiveApp) -> Iterator[Gongshi]:
+    """Vote closed early, council record saved, requested and approved with the real clock."""
+    limiter.reset()
+    live.app.extensions["sms_sender"] = MemorySender()
+    try:
+        with live.app.app_context():
+            world = World(candidates=4)
+            round_id = world.open_round(datetime.now(UTC), max_choices=2)
+            rounds.close_round(world.official, round_id, reason="测试：提前结束")
+            rnd = rounds.load_round(round_id)
+            data = council_input(
+                [e.candidate_id for e in rnd.entries],
+                selected={e.candidate_id for e in rnd.entries if e.rule_selected},
+                held_on=datetime.now(UTC).date(),
+                votes={e.candidate_id: 0 for e in rnd.entries},
+            )
+            assert council.save_record(world.clerk, round_id, data) == []
+            request_and_approve(world.clerk, world.official, round_id)
+            made = Gongshi(round_id, enrol(world, seed=1, name="赵异议"))
+        yield made
+    finally:
+        wipe(live.app)
 
 
 def wait_for(check: Callable[[], Any], *, seconds: float = 5.0) -> Any:
