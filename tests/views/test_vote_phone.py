@@ -196,8 +196,13 @@ def test_phone_cooldown_same_answer_on_and_off_roll(street, browser, outbox):
         answers.append(ask(client, who))
     on, off = answers
     assert on.status_code == off.status_code == 429
-    assert without_typed(text_of(on)) == without_typed(text_of(off))
-    assert "请等 60 秒后再试" in text_of(on) or "请等 59 秒后再试" in text_of(on)
+    # The wait counts down by the clock: on a loaded machine the two answers can be a second
+    # or two apart, which is not a difference an onlooker could use.
+    wait = re.compile(r"请等 (\d+) 秒后再试")
+    seconds = [int(wait.search(text_of(r)).group(1)) for r in (on, off)]
+    assert all(50 <= s <= 60 for s in seconds), seconds
+    same = [wait.sub("请等 N 秒后再试", without_typed(text_of(r))) for r in (on, off)]
+    assert same[0] == same[1]
 
 
 # --- shape errors, code errors ------------------------------------------------------------
