@@ -16,7 +16,6 @@ from .domain.staff import IdeaSource, Role
 from .domain.tally import OutcomeRule
 from .extensions import db
 from .models import Candidate, StaffUser, Street
-from .seeding_history import load_history
 from .services import codes as codes_service
 from .services import intake, rounds, staff
 from .services import roll as roll_service
@@ -49,13 +48,15 @@ def load_seed(
         for s in data["stations"]
     }
     users = {u["role"]: _staff(street, stations, u) for u in data["staff"]}
-    titles = {c["title"]: _candidate(users, communities, c) for c in data["candidates"]}
+    titles = {c["title"]: candidate_from_spec(users, communities, c) for c in data["candidates"]}
     pepper = current_app.config["ROLL_PEPPER"].encode()
     report = roll_service.import_roll(
         (seeds_dir / "roll.csv").read_bytes(), street=street, pepper=pepper
     )
     made = {"street": street.name, "residents": report.created, "rounds": []}
     if history:
+        from .seeding_history import load_history  # it builds on this module's helpers
+
         # Fixed so the demo's 2025 figures are the same on every machine; its codes are
         # spent or void (the round is finalized), so nothing here needs secrecy.
         history_rng = random.Random(2025)  # noqa: S311
@@ -81,7 +82,9 @@ def _staff(street: Street, stations, spec) -> StaffUser:  # type: ignore[no-unty
     )
 
 
-def _candidate(users, communities, spec) -> Candidate:  # type: ignore[no-untyped-def]
+def candidate_from_spec(users, communities, spec, *, now=None) -> Candidate:  # type: ignore[no-untyped-def]
+    """Submit a seed candidate as its station would, and review it as the spec says
+    (accepted unless it names another status)."""
     data = intake.CandidateInput(
         title=spec["title"],
         summary=spec["summary"],
@@ -94,13 +97,15 @@ def _candidate(users, communities, spec) -> Candidate:  # type: ignore[no-untype
         source=IdeaSource(spec["source"]),
         raised_by=spec["raised_by"],
     )
-    candidate = intake.submit_candidate(users[Role.STATION.value], data)
-    if spec["status"] != "submitted":
+    candidate = intake.submit_candidate(users[Role.STATION.value], data, now=now)
+    status = spec.get("status", "accepted")
+    if status != "submitted":
         intake.review_candidate(
             users[Role.OFFICIAL.value],
             candidate.id,
-            accept=spec["status"] == "accepted",
-            reason=spec["review_reason"],
+            accept=status == "accepted",
+            reason=spec.get("review_reason", "符合普惠性要求"),
+            now=now,
         )
     return candidate
 

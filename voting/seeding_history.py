@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from .domain.council import Ballots, WinnerDetails
 from .domain.satisfaction import Rating
-from .domain.staff import IdeaSource
 from .domain.supervision import (
     ImplementationStatus,
     MemberKind,
@@ -35,8 +34,9 @@ from .domain.supervision import (
 from .domain.tally import OutcomeRule
 from .extensions import db
 from .models import Candidate, Community, StaffUser, Suggestion
+from .seeding import candidate_from_spec
 from .services import codes as codes_service
-from .services import council, implementation, intake, objections, rounds, satisfaction, supervision
+from .services import council, implementation, objections, rounds, satisfaction, supervision
 from .services import voting as voting_service
 from .services.sms import MemorySender
 
@@ -64,7 +64,10 @@ def load_history(
     data = json.loads((seeds_dir / "kaixuan_2025.json").read_text(encoding="utf-8"))
     spec = data["round"]
     opens_at, closes_at = _at(spec["opens_at"]), _at(spec["closes_at"])
-    candidates = [_candidate(users, communities, c, _on("2025-02-20")) for c in data["candidates"]]
+    candidates = [
+        candidate_from_spec(users, communities, c, now=_on("2025-02-20"))
+        for c in data["candidates"]
+    ]
     round_input = rounds.RoundInput(
         title=spec["title"],
         description=spec["description"],
@@ -90,26 +93,6 @@ def load_history(
     _supervise(records, data["visits"], users["supervisor"], official)
     _rate(round_id, records, data["satisfaction"], clerk)
     return round_id
-
-
-def _candidate(users, communities, spec, now: datetime) -> Candidate:  # type: ignore[no-untyped-def]
-    data = intake.CandidateInput(
-        title=spec["title"],
-        summary=spec["summary"],
-        description=spec["description"],
-        category=spec["category"],
-        community_id=communities[spec["community"]].id,
-        location=spec["location"],
-        target=spec["target"],
-        cost_yuan=spec["cost_yuan"],
-        source=IdeaSource(spec["source"]),
-        raised_by=spec["raised_by"],
-    )
-    candidate = intake.submit_candidate(users["station"], data, now=now)
-    intake.review_candidate(
-        users["official"], candidate.id, accept=True, reason="符合普惠性要求", now=now
-    )
-    return candidate
 
 
 def _vote(

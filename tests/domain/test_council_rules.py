@@ -137,4 +137,4 @@ def test_ensure_second_person_requester_or_recorder_refused(approver, requester,
 
 
 def test_ensure_second_person_third_person_allowed():
-    council.ensure_second_person(3, 1, 2)
+    assert council.ensure_second_person(3, 1, 2) is None  # no NotPermitted raised
