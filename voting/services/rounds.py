@@ -182,6 +182,7 @@ def close_round(
     rnd = _official_round(actor, round_id, lock=True)
     status = lifecycle.next_status(rnd.status_enum, Action.CLOSE)
     lifecycle.check_close(rnd.closes_at, now, reason)
+    sealing.lock_seals(round_id)
     sealing.seal_batch(round_id, actor=actor.username, now=now)
     sealing.shuffle_ballot_box(round_id)
     groups = counting.ballot_groups(round_id)
