@@ -1100,15 +1100,18 @@ def a2(ctx: Ctx) -> None:
     before = ctx.counts()
     seen: list[int] = []
 
-    def crash(*_args: object, **_kwargs: object) -> str:
+    store = voting._store
+
+    def crash(*args: object, **kwargs: object) -> None:
+        store(*args, **kwargs)  # the code claimed, participation and ballot written
         seen.append(_participations_of(voter.resident_id))  # inside the cast's transaction
-        raise RuntimeError("injected failure after the participation insert")
+        raise RuntimeError("injected failure after the writes, before the commit")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(voting, "add_ballot", crash)
+        patch.setattr(voting, "_store", crash)
         patch.setitem(ctx.app.config, "PROPAGATE_EXCEPTIONS", False)  # the production 500
         failed = client.post(f"{path}/confirm", data={"csrf_token": token}, follow_redirects=True)
-    assert seen == [1], "the failure was not injected after the participation insert"
+    assert seen == [1], "the failure was not injected after the writes"
     assert failed.status_code == 500, failed.status_code
     assert not RECEIPT_RE.search(_text(failed)), "a receipt was shown for a failed cast"
     _unchanged(ctx, before)
