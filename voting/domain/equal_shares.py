@@ -13,94 +13,95 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import chain, count, islice, repeat
-from typing import Any, Generic, TypeVar
+from itertools import chain, islice, repeat
+from operator import mul
+from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
+
+EXPAND = 1.5
+"""A project's supporters are listed once per voter unless that is this many times longer."""
 
 NEAR = 1e-9
 """Relative distance under which two floats are "too close to call" (see ``outcomes``)."""
 
 
-class MesData(Generic[K]):
+class MesData:
     """What every MES run on one election shares: costs, supporter groups, neighbours.
 
     Projects are numbered 0, 1, … in tie order (lower wins a tie); only projects with a
-    positive cost and at least one supporter take part. Each distinct ballot (a *group*) comes
-    as the keys of the projects it lists, mapped to numbers by ``index`` (keys not in it are
-    left out, a key listed twice counts once), with the number of voters who cast it.
+    positive cost and at least one supporter take part. Voters who cast the same ballot form a
+    *group* with a weight (how many they are). ``groups[j]`` lists project j's supporter groups
+    (each once) and ``ballots[g]`` the projects group g supports (numbers; others left out).
     """
 
     def __init__(
         self,
         costs: list[Fraction],
         budget: Fraction,
-        ballots: Sequence[Collection[K]],
+        groups: list[list[int]],
         weights: Sequence[int],
-        index: Mapping[K, int],
+        ballots: Sequence[Collection[int]],
     ) -> None:
         self.costs = costs
         self.fcosts = [float(c) for c in costs]
         self.budget = budget
+        self.groups = groups
+        self.weights = weights
         self.ballots = ballots
-        self.index = index
-        self.groups = self._groups_per_project()  # per project: its groups
-        # per project: its groups once per voter (so that counting them counts voters)
-        self.voters = self.groups
-        heavy = [g for g, weight in enumerate(weights) if weight != 1]
-        if heavy:
-            self.voters = [list(groups) for groups in self.groups]
-            for g in heavy:
-                for j in self._numbers(ballots[g]):
-                    self.voters[j].extend(repeat(g, weights[g] - 1))
-        self.support = [len(voters) for voters in self.voters]
+        weight = weights.__getitem__
+        self.support = [sum(map(weight, groups_of)) for groups_of in groups]
+        # What a ρ is computed from: per project its groups once per voter (counting them
+        # counts voters), or, where that would be much longer, once each with their weights.
+        self.members = [
+            list(chain.from_iterable(map(repeat, groups_of, map(weight, groups_of))))
+            if n < EXPAND * len(groups_of)
+            else list(groups_of)
+            for groups_of, n in zip(groups, self.support, strict=True)
+        ]
         self._neighbours: dict[int, set[int]] = {}
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
         self._scaled = [int(c * unit) for c in costs]
         self._scaled_budget = int(budget * unit)
 
-    def _groups_per_project(self) -> list[list[int]]:
-        groups: list[list[int]] = [[] for _ in self.costs]
-        appends = {key: groups[j].append for key, j in self.index.items()}
-        listed = chain.from_iterable(self.ballots)
-        numbers = chain.from_iterable(map(repeat, count(), map(len, self.ballots)))
-        if appends.keys() >= set(chain.from_iterable(self.ballots)):
-            for key, g in zip(listed, numbers, strict=True):
-                appends[key](g)
-        else:
-            for key, g in zip(listed, numbers, strict=True):
-                if key in appends:
-                    appends[key](g)
-        return [list(dict.fromkeys(groups_of)) for groups_of in groups]  # a key listed twice
-
-    def _numbers(self, keys: Iterable[K]) -> set[int]:
-        index = self.index
-        return {index[key] for key in keys if key in index}
+    @classmethod
+    def from_keys(
+        cls,
+        costs: list[Fraction],
+        budget: Fraction,
+        ballots: Sequence[Collection[K]],
+        weights: Sequence[int],
+        index: Mapping[K, int],
+    ) -> MesData:
+        """From ballots of project keys, numbered by ``index`` (keys not in it left out)."""
+        numbered = [sorted({index[key] for key in ballot if key in index}) for ballot in ballots]
+        return cls(costs, budget, groups_per_project(numbered, len(costs)), weights, numbered)
 
     def neighbours(self, j: int) -> set[int]:
         """The projects that share a supporter with project j (j included)."""
         found = self._neighbours.get(j)
         if found is None:
-            keys: set[K] = set()
+            everyone = len(self.costs)
+            seen: set[int] = set()
             ballots = map(self.ballots.__getitem__, self.groups[j])
             while chunk := list(islice(ballots, 256)):  # stop once every project is in
-                keys.update(*chunk)
-                if len(keys) >= len(self.index) and keys >= self.index.keys():
+                seen.update(*chunk)
+                if len(seen) >= everyone:
                     break
-            found = self._neighbours[j] = self._numbers(keys)
+            found = self._neighbours[j] = seen
         return found
 
     def blocks(self, chosen: list[int]) -> list[list[int]]:
         """``chosen`` cut into runs of projects that pairwise share no supporter."""
         blocks: list[list[int]] = []
         for j in chosen:
-            if blocks and not any(j in self.neighbours(k) for k in blocks[-1]):
+            if blocks and not any(k in self.neighbours(j) for k in blocks[-1]):
                 blocks[-1].append(j)
             else:
                 blocks.append([j])
@@ -121,6 +122,16 @@ class MesData(Generic[K]):
         return all(c > left for j, c in enumerate(scaled) if j not in taken)
 
 
+def groups_per_project(ballots: Iterable[Iterable[int]], count: int) -> list[list[int]]:
+    """Per project 0 … count-1, the numbers of the ballots listing it, in order."""
+    groups: list[list[int]] = [[] for _ in range(count)]
+    appends = [groups_of.append for groups_of in groups]
+    for g, ballot in enumerate(ballots):
+        for j in ballot:
+            appends[j](g)
+    return groups
+
+
 class TooClose(Exception):
     """A decision of a float run depends on two floats too close to call."""
 
@@ -135,7 +146,7 @@ class MesResult:
     dens: list[int]
 
 
-def run_mes(data: MesData[Any], t: Fraction) -> MesResult:
+def run_mes(data: MesData, t: Fraction) -> MesResult:
     """The MES run from per-voter budget t: in floats, or exactly where floats cannot tell."""
     try:
         run = MesRun(data, t)
@@ -164,7 +175,7 @@ class MesRun:
     affordable) depends on floats within ``NEAR`` of each other that it cannot settle exactly.
     """
 
-    def __init__(self, data: MesData[Any], t: Fraction) -> None:
+    def __init__(self, data: MesData, t: Fraction) -> None:
         self.data = data
         ft = float(t)
         self.tol = NEAR * ft  # per-voter money below which floats are too close to call
@@ -311,25 +322,30 @@ class MesRun:
         return best
 
     def _evaluate(self, j: int) -> None:
-        """ρ from the supporters' money sorted: the poorest pay all they have until the others
-        can share the rest equally."""
+        """ρ from the supporters' money sorted: 1/n if the poorest can clearly pay an equal
+        share; otherwise the poorest pay all they have until the others can share the rest."""
         self.dirty[j] = False
-        voters, get = self.data.voters[j], self.money.__getitem__
-        voters.sort(key=get)  # in the order of the last evaluation: nearly sorted already
-        money = list(map(get, voters))
-        n = len(money)
-        if not self._can_pay(j, sum(money), n):
+        data = self.data
+        groups, get = data.members[j], self.money.__getitem__
+        groups.sort(key=get)  # in the order of the last sort: nearly sorted already
+        held = list(map(get, groups))
+        cost, n = data.fcosts[j], data.support[j]
+        if held[0] > cost / n + self.tol:
+            self._set(j, cost / n, n)  # every supporter pays the same: ρ = 1/n exactly
             return
-        cost = self.data.fcosts[j]
-        broke = poor = bisect_right(money, 0.0)
-        paid = 0.0
-        while cost - paid > money[poor] * (n - poor):
-            paid += money[poor]
-            poor += 1
-        rich = n - poor
+        if n == len(groups):  # listed once per voter
+            weights = None
+            total = sum(held)
+        else:
+            weights = list(map(data.weights.__getitem__, groups))
+            total = sum(map(mul, held, weights))
+        if not self._can_pay(j, total, n):
+            return
+        broke = bisect_right(held, 0.0)
+        poor, paid, rich = _sweep(held, weights, cost, n, broke)
         pay = (cost - paid) / rich
         # ρ = 1/rich exactly if the poor have nothing and the poorest rich clearly can pay
-        exact = poor == broke and money[poor] > pay + self.tol
+        exact = poor == broke and held[poor] > pay + self.tol
         self._set(j, pay, rich if exact else 0)
 
     def _can_pay(self, j: int, total: float, n: int) -> bool:
@@ -371,6 +387,33 @@ class MesRun:
                 dirty[k] = True
 
 
+def _sweep(
+    held: list[float], weights: list[int] | None, cost: float, n: int, broke: int
+) -> tuple[int, float, int]:
+    """(poor, paid, rich): the first ``poor`` groups of ``held`` (ascending) pay all they have,
+    ``paid`` in all, and the ``rich`` voters left share the rest of ``cost``.
+
+    A group holding less than what the rich would pay with the groups before it poor is
+    poor too, so whole runs of groups below that are taken at once before the last steps.
+    """
+    poor, paid = broke, 0.0
+    rich = n - (broke if weights is None else sum(weights[:broke]))
+    while (cut := bisect_left(held, (cost - paid) / rich, poor)) > poor + 1:
+        if weights is None:
+            paid += sum(held[poor:cut])
+            rich -= cut - poor
+        else:
+            paid += sum(map(mul, held[poor:cut], weights[poor:cut]))
+            rich -= sum(weights[poor:cut])
+        poor = cut
+    while cost - paid > held[poor] * rich:
+        weight = 1 if weights is None else weights[poor]
+        paid += held[poor] * weight
+        rich -= weight
+        poor += 1
+    return poor, paid, rich
+
+
 def _affordable(cost: Fraction, fcost: float, support: int, t: Fraction, ft: float) -> bool:
     """Whether ``support`` voters holding t each can pay ``cost`` (exactly when close)."""
     total = ft * support
@@ -390,7 +433,7 @@ class ExactRun:
     class "after paying for it"; voters left with nothing share one class.
     """
 
-    def __init__(self, data: MesData[Any], t: Fraction) -> None:
+    def __init__(self, data: MesData, t: Fraction) -> None:
         self.data = data
         self.group_class = [_START] * len(data.ballots)
         self.money: list[Fraction] = [t, Fraction(0)]
@@ -433,7 +476,10 @@ class ExactRun:
 
     def _evaluate(self, j: int) -> None:
         self.dirty[j] = False
-        members = Counter(map(self.group_class.__getitem__, self.data.voters[j]))
+        members: Counter[int] = Counter()
+        classes, weights = self.group_class, self.data.weights
+        for g in self.data.groups[j]:
+            members[classes[g]] += weights[g]
         order = sorted(members, key=self.fmoney.__getitem__)
         swept = self._sweep(j, members, order)
         if swept is not None and not self._split_holds(order, *swept):

@@ -215,7 +215,7 @@ def greedy_outcome(
     return Outcome(tuple(chosen), total_cost(profile.costs, chosen))
 
 
-def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData[P], list[P], list[P]]:
+def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData, list[P], list[P]]:
     """The engine's view of ``profile``: supported projects numbered in tie order."""
     rank = _ranks(profile.costs, tie_break)
     ballots = [ballot for ballot, _ in profile.groups]
@@ -224,12 +224,13 @@ def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData[P], 
     ids = [p for p in supported if profile.costs[p] > 0]
     index = {p: j for j, p in enumerate(ids)}
     weights = [n for _, n in profile.groups]
-    data = MesData([profile.costs[p] for p in ids], profile.budget, ballots, weights, index)
+    costs = [profile.costs[p] for p in ids]
+    data = MesData.from_keys(costs, profile.budget, ballots, weights, index)
     return data, ids, free
 
 
 def _as_outcome(
-    data: MesData[P], ids: list[P], free: list[P], chosen: list[int], t: Fraction | None
+    data: MesData, ids: list[P], free: list[P], chosen: list[int], t: Fraction | None
 ) -> Outcome[P]:
     return Outcome((*free, *(ids[j] for j in chosen)), data.cost_of(chosen), t)
 
@@ -287,7 +288,7 @@ class _Stride:
 
 
 def _add1_step(
-    data: MesData[P], t: Fraction, step: Fraction, run: MesResult, stride: _Stride
+    data: MesData, t: Fraction, step: Fraction, run: MesResult, stride: _Stride
 ) -> tuple[Fraction, MesResult]:
     """The next Add1 run after ``run`` at t, and its budget.
 
