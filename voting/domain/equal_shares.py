@@ -15,10 +15,10 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import chain, islice, repeat
+from itertools import repeat
 from operator import mul
 from typing import TypeVar
 
@@ -26,6 +26,9 @@ K = TypeVar("K", bound=Hashable)
 
 EXPAND = 1.5
 """A project's supporters are listed once per voter unless that is this many times longer."""
+
+NEIGHBOUR_SCAN = 512
+"""How many of a project's groups ``MesData.neighbours`` reads the ballots of."""
 
 NEAR = 1e-9
 """Relative distance under which two floats are "too close to call" (see ``outcomes``)."""
@@ -37,7 +40,9 @@ class MesData:
     Projects are numbered 0, 1, … in tie order (lower wins a tie); only projects with a
     positive cost and at least one supporter take part. Voters who cast the same ballot form a
     *group* with a weight (how many they are). ``groups[j]`` lists project j's supporter groups
-    (each once) and ``ballots[g]`` the projects group g supports (numbers; others left out).
+    (each once) and ``ballots[g]`` the projects group g supports: numbered as here, or, if
+    ``ours`` is given, in another numbering that ``ours`` turns into this one (-1 for a
+    project that takes no part).
     """
 
     def __init__(
@@ -47,6 +52,7 @@ class MesData:
         groups: list[list[int]],
         weights: Sequence[int],
         ballots: Sequence[Collection[int]],
+        ours: Sequence[int] | None = None,
     ) -> None:
         self.costs = costs
         self.fcosts = [float(c) for c in costs]
@@ -54,47 +60,55 @@ class MesData:
         self.groups = groups
         self.weights = weights
         self.ballots = ballots
+        self._ours = ours
         weight = weights.__getitem__
         self.support = [sum(map(weight, groups_of)) for groups_of in groups]
         # What a ρ is computed from: per project its groups once per voter (counting them
         # counts voters), or, where that would be much longer, once each with their weights.
-        self.members = [
-            list(chain.from_iterable(map(repeat, groups_of, map(weight, groups_of))))
-            if n < EXPAND * len(groups_of)
-            else list(groups_of)
-            for groups_of, n in zip(groups, self.support, strict=True)
-        ]
+        self.members = [list(groups_of) for groups_of in groups]
+        self._list_voters(ours)
         self._neighbours: dict[int, set[int]] = {}
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
         self._scaled = [int(c * unit) for c in costs]
         self._scaled_budget = int(budget * unit)
 
-    @classmethod
-    def from_keys(
-        cls,
-        costs: list[Fraction],
-        budget: Fraction,
-        ballots: Sequence[Collection[K]],
-        weights: Sequence[int],
-        index: Mapping[K, int],
-    ) -> MesData:
-        """From ballots of project keys, numbered by ``index`` (keys not in it left out)."""
-        numbered = [sorted({index[key] for key in ballot if key in index}) for ballot in ballots]
-        return cls(costs, budget, groups_per_project(numbered, len(costs)), weights, numbered)
+    def _list_voters(self, ours: Sequence[int] | None) -> None:
+        """Where that is not much longer, list a project's supporters once per voter: each
+        group that more than one voter cast is added again, once per further voter."""
+        count = len(self.costs)
+        expand = [
+            n < EXPAND * len(groups_of)
+            for groups_of, n in zip(self.groups, self.support, strict=True)
+        ]
+        weights, members = self.weights, self.members
+        for g in [g for g, weight in enumerate(weights) if weight > 1]:
+            for p in set(self.ballots[g]):
+                j = p if ours is None else ours[p]
+                if 0 <= j < count and expand[j]:
+                    members[j].extend(repeat(g, weights[g] - 1))
+        self.members = [
+            members_of if expand_j else groups_of
+            for members_of, groups_of, expand_j in zip(members, self.groups, expand, strict=True)
+        ]
 
     def neighbours(self, j: int) -> set[int]:
-        """The projects that share a supporter with project j (j included)."""
+        """The projects that share a supporter with project j (j included).
+
+        Read from the ballots of j's first groups; a project not found there is looked for
+        among the rest of j's groups (on big files nearly every project is found at once).
+        """
         found = self._neighbours.get(j)
         if found is None:
-            everyone = len(self.costs)
-            seen: set[int] = set()
-            ballots = map(self.ballots.__getitem__, self.groups[j])
-            while chunk := list(islice(ballots, 256)):  # stop once every project is in
-                seen.update(*chunk)
-                if len(seen) >= everyone:
-                    break
-            found = self._neighbours[j] = seen
+            groups = self.groups[j]
+            found = set().union(*_cut(self.ballots, groups[:NEIGHBOUR_SCAN]))
+            if self._ours is not None:
+                found = set(map(self._ours.__getitem__, found)) - {-1}
+            if len(groups) > NEIGHBOUR_SCAN and len(found) < len(self.costs):
+                rest = set(groups[NEIGHBOUR_SCAN:])
+                others = (k for k in range(len(self.costs)) if k not in found)
+                found.update(k for k in others if not rest.isdisjoint(self.groups[k]))
+            self._neighbours[j] = found
         return found
 
     def blocks(self, chosen: list[int]) -> list[list[int]]:
@@ -120,16 +134,6 @@ class MesData:
         left = self._scaled_budget - sum(map(scaled.__getitem__, chosen))
         taken = set(chosen)
         return all(c > left for j, c in enumerate(scaled) if j not in taken)
-
-
-def groups_per_project(ballots: Iterable[Iterable[int]], count: int) -> list[list[int]]:
-    """Per project 0 … count-1, the numbers of the ballots listing it, in order."""
-    groups: list[list[int]] = [[] for _ in range(count)]
-    appends = [groups_of.append for groups_of in groups]
-    for g, ballot in enumerate(ballots):
-        for j in ballot:
-            appends[j](g)
-    return groups
 
 
 class TooClose(Exception):
@@ -412,6 +416,14 @@ def _sweep(
         rich -= weight
         poor += 1
     return poor, paid, rich
+
+
+def _cut(ballots: Sequence[Collection[int]], indices: list[int]) -> Iterator[Collection[int]]:
+    """``ballots`` at ``indices``, one after the other."""
+    cut = getattr(ballots, "cut", None)
+    if cut is not None:
+        return cut(indices)  # type: ignore[no-any-return]
+    return map(ballots.__getitem__, indices)
 
 
 def _affordable(cost: Fraction, fcost: float, support: int, t: Fraction, ft: float) -> bool:

@@ -81,6 +81,7 @@ from fractions import Fraction
 from itertools import chain
 from typing import Generic, TypeVar
 
+from .approvals import ApprovalIndex, index_ballots
 from .equal_shares import ExactRun, MesData, MesResult, MesRun, TooClose, run_mes
 
 P = TypeVar("P", bound=Hashable)
@@ -103,6 +104,39 @@ class Profile(Generic[P]):
             for project in ballot:
                 counts[project] += weight
         return counts
+
+    def indexed(self) -> IndexedProfile[P]:
+        """The same profile with projects numbered in ``costs`` order."""
+        ids = list(self.costs)
+        position = {p: i for i, p in enumerate(ids)}
+        ballots = [list(map(position.__getitem__, ballot)) for ballot, _ in self.groups]
+        weights = [n for _, n in self.groups]
+        return IndexedProfile(
+            self.costs, self.budget, ids, index_ballots(ballots, weights, len(ids))
+        )
+
+
+@dataclass(frozen=True)
+class IndexedProfile(Generic[P]):
+    """Costs, budget and approval ballots by number: ``ids[p]`` is project p of ``index``."""
+
+    costs: Mapping[P, Fraction]
+    budget: Fraction
+    ids: Sequence[P]
+    index: ApprovalIndex
+
+    @property
+    def voters(self) -> int:
+        return self.index.voters
+
+    def approvals(self) -> dict[P, int]:
+        """Number of voters approving each project (zero included)."""
+        counts = dict.fromkeys(self.costs, 0)
+        counts.update(zip(self.ids, self.index.counts(), strict=True))
+        return counts
+
+
+AnyProfile = Profile[P] | IndexedProfile[P]
 
 
 @dataclass(frozen=True)
@@ -215,18 +249,22 @@ def greedy_outcome(
     return Outcome(tuple(chosen), total_cost(profile.costs, chosen))
 
 
-def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData, list[P], list[P]]:
+def _mes_data(profile: AnyProfile[P], tie_break: Sequence[P]) -> tuple[MesData, list[P], list[P]]:
     """The engine's view of ``profile``: supported projects numbered in tie order."""
-    rank = _ranks(profile.costs, tie_break)
-    ballots = [ballot for ballot, _ in profile.groups]
-    supported = sorted(set(chain.from_iterable(ballots)), key=rank.__getitem__)
-    free = [p for p in supported if profile.costs[p] == 0]  # funded before MES starts
-    ids = [p for p in supported if profile.costs[p] > 0]
-    index = {p: j for j, p in enumerate(ids)}
-    weights = [n for _, n in profile.groups]
-    costs = [profile.costs[p] for p in ids]
-    data = MesData.from_keys(costs, profile.budget, ballots, weights, index)
-    return data, ids, free
+    indexed = profile.indexed() if isinstance(profile, Profile) else profile
+    rank = _ranks(indexed.costs, tie_break)
+    ids, costs, index = indexed.ids, indexed.costs, indexed.index
+    supported = [p for p, groups in enumerate(index.groups) if groups]
+    supported.sort(key=lambda p: rank[ids[p]])
+    free = [ids[p] for p in supported if costs[ids[p]] == 0]  # funded before MES starts
+    numbers = [p for p in supported if costs[ids[p]] > 0]
+    ours = [-1] * len(ids)
+    for j, p in enumerate(numbers):
+        ours[p] = j
+    groups = [index.groups[p] for p in numbers]
+    costs_of = [costs[ids[p]] for p in numbers]
+    data = MesData(costs_of, indexed.budget, groups, index.weights, index.ballots, ours)
+    return data, [ids[p] for p in numbers], free
 
 
 def _as_outcome(
@@ -235,7 +273,7 @@ def _as_outcome(
     return Outcome((*free, *(ids[j] for j in chosen)), data.cost_of(chosen), t)
 
 
-def mes(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
+def mes(profile: AnyProfile[P], tie_break: Sequence[P]) -> Outcome[P]:
     """Method of Equal Shares with cost satisfaction, projects in selection order."""
     data, ids, free = _mes_data(profile, tie_break)
     if not profile.voters:
@@ -244,7 +282,9 @@ def mes(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
     return _as_outcome(data, ids, free, run_mes(data, t).chosen, t)
 
 
-def mes_add1(profile: Profile[P], tie_break: Sequence[P], *, increment: Number = 1) -> Outcome[P]:
+def mes_add1(
+    profile: AnyProfile[P], tie_break: Sequence[P], *, increment: Number = 1
+) -> Outcome[P]:
     """MES with the Add1 completion (pabutools' ``voter_budget_increment``)."""
     data, ids, free = _mes_data(profile, tie_break)
     if not profile.voters:
@@ -313,19 +353,19 @@ def _add1_step(
                 return t + step, ExactRun(data, t + step).result()
 
 
-def mes_then_greedy(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
+def mes_then_greedy(profile: AnyProfile[P], tie_break: Sequence[P]) -> Outcome[P]:
     """MES, then greedy by number of supporters on what is left."""
     return _complete(profile, tie_break, mes(profile, tie_break))
 
 
 def mes_add1_then_greedy(
-    profile: Profile[P], tie_break: Sequence[P], *, increment: Number = 1
+    profile: AnyProfile[P], tie_break: Sequence[P], *, increment: Number = 1
 ) -> Outcome[P]:
     """MES with Add1, then greedy by number of supporters on what is left."""
     return _complete(profile, tie_break, mes_add1(profile, tie_break, increment=increment))
 
 
-def _complete(profile: Profile[P], tie_break: Sequence[P], first: Outcome[P]) -> Outcome[P]:
+def _complete(profile: AnyProfile[P], tie_break: Sequence[P], first: Outcome[P]) -> Outcome[P]:
     chosen = greedy(
         profile.costs, profile.budget, profile.approvals(), tie_break, start=first.selected
     )

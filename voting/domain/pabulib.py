@@ -45,11 +45,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import chain, repeat
-from operator import itemgetter, methodcaller
+from itertools import chain, islice, repeat
+from operator import add, contains, itemgetter, methodcaller
 from pathlib import Path
 from typing import overload
 
+from .approvals import ApprovalIndex, index_ballots, index_flat
 from .errors import InvalidInput
 
 SECTIONS = ("meta", "projects", "votes")
@@ -134,13 +135,22 @@ class PbElection:
             return self.votes.tally.approval_groups()
         return dict(Counter(frozenset(vote.projects) for vote in self.votes))
 
+    def approval_index(self) -> ApprovalIndex:
+        """The distinct approval ballots, projects numbered in file order."""
+        if isinstance(self.votes, PbVotes):
+            return self.votes.tally.approval_index()
+        position = {p.project_id: i for i, p in enumerate(self.projects)}
+        groups = self.approval_groups()
+        ballots = [[position[p] for p in ballot] for ballot in groups]
+        return index_ballots(ballots, list(groups.values()), len(self.projects))
+
     def approval_counts(self) -> dict[str, int]:
         """How many voters listed each project (every project, zero included)."""
-        counts = dict.fromkeys((p.project_id for p in self.projects), 0)
         if isinstance(self.votes, PbVotes):
-            counts.update(self.votes.tally.approval_counts())
-        else:
-            counts.update(Counter(chain.from_iterable(vote.projects for vote in self.votes)))
+            listed = self.approval_index().counts()
+            return {project_id: listed[p] for project_id, p in self.votes.tally.position.items()}
+        counts = dict.fromkeys((p.project_id for p in self.projects), 0)
+        counts.update(Counter(chain.from_iterable(vote.projects for vote in self.votes)))
         return counts
 
 
@@ -252,7 +262,10 @@ class _VoteReader:
         if vote_type not in VOTE_TYPES:
             raise PabulibFormatError(reason="unknown_vote_type", vote_type=vote_type)
         self.width = len(header)
-        self.known = frozenset(project_ids)
+        ids = list(project_ids)
+        self.projects = len(ids)
+        self.position = {project_id: i for i, project_id in enumerate(ids)}
+        self.known = frozenset(self.position)
         self.with_points = vote_type in POINTS_TYPES
         self.voter_col = _column(header, "voter_id", "votes")
         self.vote_col = _column(header, "vote", "votes")
@@ -395,20 +408,47 @@ def _count_votes(body: str, reader: _VoteReader) -> PbVotes | None:
     if "\r" in body:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
     body = body.rstrip("\n")
-    lines = body.split("\n")
-    if not body or set(map(str.count, lines, repeat(";"))) != {reader.width - 1}:
+    if not body:
         return None
-    last = max(reader.vote_col, reader.points_col)
-    rows = map(methodcaller("split", ";", last + 1), lines)
+    columns = [reader.vote_col, reader.points_col] if reader.with_points else [reader.vote_col]
+    cells = _inner_columns(body, reader.width, columns) or _columns(body, reader.width, columns)
+    if cells is None:
+        return None
     try:
         if reader.with_points:
-            pairs = map(itemgetter(reader.vote_col, reader.points_col), rows)
-            tally = _Tally.read(reader, Counter(pairs))
+            tally = _Tally.read(reader, Counter(zip(*cells, strict=True)))
         else:
-            tally = _Tally.count(reader, Counter(map(itemgetter(reader.vote_col), rows)))
+            tally = _Tally.count(reader, Counter(cells[0]))
     except PabulibFormatError:
         return None
-    return PbVotes(body, reader, len(lines), tally)
+    return PbVotes(body, reader, len(cells[0]), tally)
+
+
+def _inner_columns(body: str, width: int, columns: list[int]) -> list[list[str]] | None:
+    """The cells of ``columns`` (neither the first nor the last) of every line, if every line
+    has ``width`` cells: ``body`` cut at each ``;`` has each line's cells ``width - 1`` apart,
+    the last cell of a line and the first of the next in one piece with the newline between.
+    """
+    if not all(0 < column < width - 1 for column in columns):
+        return None
+    lines = body.count("\n") + 1
+    pieces = body.split(";")
+    step = width - 1
+    if len(pieces) != lines * step + 1:
+        return None
+    # ``lines - 1`` newlines, one in each joined piece: then each line has ``width`` cells
+    if not all(map(contains, islice(pieces, step, lines * step, step), repeat("\n"))):
+        return None
+    return [pieces[column::step] for column in columns]
+
+
+def _columns(body: str, width: int, columns: list[int]) -> list[list[str]] | None:
+    """The cells of ``columns`` of every line, if every line has ``width`` cells."""
+    lines = body.split("\n")
+    if set(map(str.count, lines, repeat(";"))) != {width - 1}:
+        return None
+    rows = list(map(methodcaller("split", ";", max(columns) + 1), lines))
+    return [list(map(itemgetter(column), rows)) for column in columns]
 
 
 class _Tally:
@@ -419,19 +459,28 @@ class _Tally:
     distinct cell (with its points) read as ``_VoteReader`` reads a row.
     """
 
-    def __init__(self, plain: dict[str, int] | None, ballots: dict[Ballot, int] | None) -> None:
+    def __init__(
+        self,
+        reader: _VoteReader,
+        plain: dict[str, int] | None,
+        ballots: dict[Ballot, int] | None,
+        numbers: list[int] | None = None,
+    ) -> None:
+        self.position = reader.position
+        self.projects = reader.projects
         self.plain = plain
         self.ballots = ballots
+        self.numbers = numbers  # the plain cells' ids one after the other, by number
         self._groups: dict[frozenset[str], int] | None = None
+        self._index: ApprovalIndex | None = None
 
     @classmethod
     def count(cls, reader: _VoteReader, cells: Counter[str]) -> _Tally:
-        joined = "\n" + "\n".join(cells) + "\n"
-        if any(bad in joined for bad in (" ", ",,", "\n,", ",\n", "\n\n")):
+        try:  # plain: every piece between commas is a known id
+            numbers = list(map(reader.position.__getitem__, ",".join(cells).split(",")))
+        except KeyError:  # a blank, a space, an empty cell or an unknown id: read each
             return cls.read(reader, Counter({(cell, ""): n for cell, n in cells.items()}))
-        if not reader.known.issuperset(joined[1:-1].replace("\n", ",").split(",")):
-            raise PabulibFormatError(reason="unknown_project")
-        return cls(dict(cells), None)
+        return cls(reader, dict(cells), None, numbers)
 
     @classmethod
     def read(cls, reader: _VoteReader, cells: Counter[tuple[str, str]]) -> _Tally:
@@ -439,7 +488,7 @@ class _Tally:
         for (vote, points), n in cells.items():
             ballot = reader.ballot(vote, points, 0)[:2]
             ballots[ballot] = ballots.get(ballot, 0) + n
-        return cls(None, ballots)
+        return cls(reader, None, ballots)
 
     def ballot_counts(self) -> dict[Ballot, int]:
         if self.ballots is None:
@@ -448,6 +497,20 @@ class _Tally:
                 ballot = (tuple(dict.fromkeys(cell.split(","))), None)
                 self.ballots[ballot] = self.ballots.get(ballot, 0) + n
         return self.ballots
+
+    def approval_index(self) -> ApprovalIndex:
+        """The approval ballots by number (a plain cell is one group), built once."""
+        if self._index is None:
+            count = self.projects
+            if self.plain is None:
+                groups = self.approval_groups()
+                ballots = [list(map(self.position.__getitem__, ballot)) for ballot in groups]
+                self._index = index_ballots(ballots, list(groups.values()), count)
+            else:
+                lengths = list(map(add, map(str.count, self.plain, repeat(",")), repeat(1)))
+                numbers = self.numbers or []
+                self._index = index_flat(numbers, lengths, list(self.plain.values()), count)
+        return self._index
 
     def approval_groups(self) -> dict[frozenset[str], int]:
         if self._groups is None:

@@ -40,6 +40,12 @@ def profile_of(election: PbElection) -> outcomes.Profile[str]:
     return outcomes.grouped_profile(election.costs, election.budget, election.approval_groups())
 
 
+def indexed_of(election: PbElection) -> outcomes.IndexedProfile[str]:
+    """The approval profile of a file by number, cut from the vote cells without a set each."""
+    ids = [p.project_id for p in election.projects]
+    return outcomes.IndexedProfile(election.costs, election.budget, ids, election.approval_index())
+
+
 def _points(election: PbElection) -> dict[str, outcomes.Number]:
     """Total points per project (cumulative and scoring files)."""
     totals: dict[str, outcomes.Number] = {}
@@ -99,4 +105,4 @@ def replay(election: PbElection, rule: str, *, threshold: bool = False) -> outco
     }
     if rule not in mes_rules:
         raise ValueError(f"unknown rule {rule!r}")
-    return mes_rules[rule](profile_of(election), tie)
+    return mes_rules[rule](indexed_of(election), tie)
