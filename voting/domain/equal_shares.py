@@ -30,6 +30,9 @@ EXPAND = 1.5
 NEIGHBOUR_SCAN = 512
 """How many of a project's groups ``MesData.neighbours`` reads the ballots of."""
 
+RESORT = 16
+"""A project's supporters are sorted by money again after this many sorts of just the money."""
+
 NEAR = 1e-9
 """Relative distance under which two floats are "too close to call" (see ``outcomes``)."""
 
@@ -67,6 +70,7 @@ class MesData:
         # counts voters), or, where that would be much longer, once each with their weights.
         self.members = [list(groups_of) for groups_of in groups]
         self._list_voters(ours)
+        self.unsorted = [RESORT] * len(costs)  # per project: sorts of its money since its own
         self._neighbours: dict[int, set[int]] = {}
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
@@ -331,19 +335,25 @@ class MesRun:
         self.dirty[j] = False
         data = self.data
         groups, get = data.members[j], self.money.__getitem__
-        groups.sort(key=get)  # in the order of the last sort: nearly sorted already
-        held = list(map(get, groups))
         cost, n = data.fcosts[j], data.support[j]
+        if n == len(groups):  # listed once per voter: the money alone will do
+            held = list(map(get, groups))
+            if not self._can_pay(j, sum(held), n):
+                return
+            held.sort()  # in the order of an earlier sort of the groups: nearly sorted
+            data.unsorted[j] += 1
+            if data.unsorted[j] >= RESORT:
+                data.unsorted[j] = 0
+                groups.sort(key=get)
+            weights = None
+        else:
+            groups.sort(key=get)  # in the order of the last sort: nearly sorted already
+            held = list(map(get, groups))
+            weights = list(map(data.weights.__getitem__, groups))
+            if not self._can_pay(j, sum(map(mul, held, weights)), n):
+                return
         if held[0] > cost / n + self.tol:
             self._set(j, cost / n, n)  # every supporter pays the same: ρ = 1/n exactly
-            return
-        if n == len(groups):  # listed once per voter
-            weights = None
-            total = sum(held)
-        else:
-            weights = list(map(data.weights.__getitem__, groups))
-            total = sum(map(mul, held, weights))
-        if not self._can_pay(j, total, n):
             return
         broke = bisect_right(held, 0.0)
         poor, paid, rich = _sweep(held, weights, cost, n, broke)
