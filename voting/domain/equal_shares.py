@@ -24,7 +24,7 @@ from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-EXPAND = 1.5
+EXPAND = 4
 """A project's supporters are listed once per voter unless that is this many times longer."""
 
 NEIGHBOUR_SCAN = 512
@@ -205,6 +205,7 @@ class MesRun:
         self.chosen: list[int] = []
         self.rhos: list[float] = []  # the winners' ρ, round by round
         self.dens: list[int] = []
+        self.slack = math.inf  # see ``_note_slack``
 
     def result(self) -> MesResult:
         return MesResult(self.chosen, self.rhos, self.dens)
@@ -237,18 +238,35 @@ class MesRun:
                     if not self._beats_all({winner}, rhos[i], dens[i]):
                         return False
                     self._fund(winner)
+                    self._note_slack(rhos[i], winner)
             else:
                 order = self._order(block)
                 if order is None:
                     return False
                 for winner in order:
                     self._fund(winner)
+                self._note_slack(rhos[top], block[top - start])
             start = end
         extra = self._next()
         if extra is None:
             return True
         heapq.heappush(self.heap, (self.rho[extra], extra))  # left as found, for run()
         return False
+
+    def _note_slack(self, earlier: float, winner: int) -> None:
+        """Keep ``slack`` up to date after ``winner``, proven with the earlier ρ ``earlier``,
+        was funded.
+
+        How much further the proof might reach, as a multiple of this probe's distance: the
+        gap to the nearest other project over how much the winner's ρ fell over the distance
+        (others' ρ fall about as fast). A guess for choosing the next probe, not a proof.
+        """
+        heap, alive, rho = self.heap, self.alive, self.rho
+        while heap and (not alive[heap[0][1]] or heap[0][0] != rho[heap[0][1]]):
+            heapq.heappop(heap)  # dead, or outdated: no longer of use
+        fall = earlier - rho[winner]
+        if fall > 0 and heap:
+            self.slack = min(self.slack, (heap[0][0] - earlier) / fall)
 
     def _order(self, block: list[int]) -> list[int] | None:
         """The block in this run's own order (least ρ first), None if too close to call."""
@@ -382,23 +400,23 @@ class MesRun:
         self.chosen.append(j)
         self.rhos.append(self.rho[j])
         self.dens.append(0 if self.fuzzy else self.den[j])
-        pay, money, tol = self.pay[j], self.money, self.tol
-        changed = False
+        pay, money = self.pay[j], self.money
+        clear = pay + self.tol
         for g in self.data.groups[j]:
             m = money[g]
-            if m > pay + tol:
+            if m > clear:
                 money[g] = m - pay
             elif m:
-                if m >= pay - tol:
-                    self.fuzzy = True
-                money[g] = m - pay if m > pay else 0.0
-            else:
-                continue
-            changed = True
-        if changed:
-            dirty = self.dirty
-            for k in self.data.neighbours(j):
-                dirty[k] = True
+                self._pay_all(g, m, pay)
+        dirty = self.dirty  # someone paid: the cost is positive
+        for k in self.data.neighbours(j):
+            dirty[k] = True
+
+    def _pay_all(self, g: int, m: float, pay: float) -> None:
+        """Group g, holding m (0 < m <= pay + tol), pays ``pay`` or all it has."""
+        if m >= pay - self.tol:
+            self.fuzzy = True
+        self.money[g] = m - pay if m > pay else 0.0
 
 
 def _sweep(

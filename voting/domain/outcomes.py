@@ -306,25 +306,35 @@ def mes_add1(
 
 @dataclass
 class _Stride:
-    """How many steps ahead the next Add1 probe looks. It doubles after ``patience`` proofs in
-    a row; a failed probe sends it back to one step, and if the failed probe was a long one
-    (a run thrown away) the next doubling waits for twice as many proofs."""
+    """How many steps ahead the next Add1 probe looks.
+
+    After a proof the next probe goes as far as the proof's slack suggests (at most four
+    times as far, and at least as far as now if the slack is ample); a failed long probe is
+    retried at half the distance once, then at one step; one-step probes that prove double.
+    """
 
     jump: int = 1
-    proofs: int = 0
-    patience: int = 1
+    retried: bool = False
 
-    def proved(self) -> None:
-        if self.jump > 1:
-            self.patience = 1
-        self.proofs += 1
-        if self.proofs >= self.patience:
-            self.jump, self.proofs = self.jump * 2, 0
+    def proved(self, slack: float) -> None:
+        guess = self.jump * (slack + 1) * SLACK_TRUST
+        self.jump = max(
+            1, min(4 * self.jump, MAX_JUMP, int(guess) if guess < MAX_JUMP else MAX_JUMP)
+        )
+        self.retried = False
 
     def failed(self) -> None:
-        if self.jump > 1:
-            self.patience = min(2 * self.patience, 16)
-        self.jump, self.proofs = 1, 0
+        if self.jump > 2 and not self.retried:
+            self.jump //= 2
+            self.retried = True
+        else:
+            self.jump, self.retried = 1, False
+
+
+SLACK_TRUST = 0.8
+"""The share of the distance a proof's slack suggests that the next probe goes."""
+
+MAX_JUMP = 256
 
 
 def _add1_step(
@@ -341,7 +351,7 @@ def _add1_step(
         probe = MesRun(data, t + step * jump)
         try:
             if probe.follows(run):
-                stride.proved()
+                stride.proved(probe.slack)
                 return t + step * jump, probe.result()
             stride.failed()
             if jump == 1:
