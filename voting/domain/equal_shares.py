@@ -72,6 +72,7 @@ class MesData:
         self._list_voters(ours)
         self.unsorted = [RESORT] * len(costs)  # per project: sorts of its money since its own
         self._neighbours: dict[int, set[int]] = {}
+        self._asked: set[int] = set()  # big projects whose neighbours were asked for once
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
         self._scaled = [int(c * unit) for c in costs]
@@ -114,6 +115,16 @@ class MesData:
                 found.update(k for k in others if not rest.isdisjoint(self.groups[k]))
             self._neighbours[j] = found
         return found
+
+    def touched(self, j: int) -> Iterable[int]:
+        """The projects whose ρ funding j may change: its neighbours, or, the first time for a
+        project with many groups, simply all (finding them costs more than a single run saves;
+        marking more projects for a new ρ is safe)."""
+        found = self._neighbours.get(j)
+        if found is None and len(self.groups[j]) > NEIGHBOUR_SCAN and j not in self._asked:
+            self._asked.add(j)
+            return range(len(self.costs))
+        return found if found is not None else self.neighbours(j)
 
     def blocks(self, chosen: list[int]) -> list[list[int]]:
         """``chosen`` cut into runs of projects that pairwise share no supporter."""
@@ -409,7 +420,7 @@ class MesRun:
             elif m:
                 self._pay_all(g, m, pay)
         dirty = self.dirty  # someone paid: the cost is positive
-        for k in self.data.neighbours(j):
+        for k in self.data.touched(j):
             dirty[k] = True
 
     def _pay_all(self, g: int, m: float, pay: float) -> None:
@@ -576,7 +587,7 @@ class ExactRun:
             return
         deque(map(classes.__setitem__, groups, map(split.__getitem__, olds)), maxlen=0)
         dirty = self.dirty
-        for k in self.data.neighbours(j):
+        for k in self.data.touched(j):
             dirty[k] = True
 
     def _paid(self, c: int, pay: Fraction) -> int:
