@@ -147,7 +147,7 @@ class PbElection:
     def approval_counts(self) -> dict[str, int]:
         """How many voters listed each project (every project, zero included)."""
         if isinstance(self.votes, PbVotes):
-            listed = self.approval_index().counts()
+            listed = self.votes.tally.counts()
             return {project_id: listed[p] for project_id, p in self.votes.tally.position.items()}
         counts = dict.fromkeys((p.project_id for p in self.projects), 0)
         counts.update(Counter(chain.from_iterable(vote.projects for vote in self.votes)))
@@ -473,6 +473,7 @@ class _Tally:
         self.numbers = numbers  # the plain cells' ids one after the other, by number
         self._groups: dict[frozenset[str], int] | None = None
         self._index: ApprovalIndex | None = None
+        self._counts: list[int] | None = None
 
     @classmethod
     def count(cls, reader: _VoteReader, cells: Counter[str]) -> _Tally:
@@ -497,6 +498,12 @@ class _Tally:
                 ballot = (tuple(dict.fromkeys(cell.split(","))), None)
                 self.ballots[ballot] = self.ballots.get(ballot, 0) + n
         return self.ballots
+
+    def counts(self) -> list[int]:
+        """How many voters list each project (by number), counted once."""
+        if self._counts is None:
+            self._counts = self.approval_index().counts()
+        return self._counts
 
     def approval_index(self) -> ApprovalIndex:
         """The approval ballots by number (a plain cell is one group), built once."""
@@ -525,11 +532,6 @@ class _Tally:
             keys = list(map(frozenset, map(str.split, self.plain, repeat(","))))
             counts = list(self.plain.values())
         return _add_up(keys, counts)
-
-    def approval_counts(self) -> Counter[str]:
-        groups = self.approval_groups()
-        listed = chain.from_iterable(map(repeat, groups, groups.values()))
-        return Counter(chain.from_iterable(listed))
 
 
 def _add_up(keys: list[frozenset[str]], counts: list[int]) -> dict[frozenset[str], int]:

@@ -19,7 +19,9 @@ on cumulative and scoring files.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from fractions import Fraction
 
 from . import outcomes
 from .pabulib import POINTS_TYPES, PbElection
@@ -48,10 +50,16 @@ def indexed_of(election: PbElection) -> outcomes.IndexedProfile[str]:
 
 def _points(election: PbElection) -> dict[str, outcomes.Number]:
     """Total points per project (cumulative and scoring files)."""
-    totals: dict[str, outcomes.Number] = {}
+    weighted: Counter[tuple[str, int, int]] = Counter()  # (project, points as n/d): voters
     for (projects, points), n in election.ballot_counts().items():
         for project, value in zip(projects, points or (), strict=True):
-            totals[project] = totals.get(project, 0) + value * n
+            weighted[project, value.numerator, value.denominator] += n
+    totals: dict[str, outcomes.Number] = {}
+    for (project, numerator, denominator), n in weighted.items():
+        total: outcomes.Number = numerator * n
+        if denominator != 1:
+            total = Fraction(total, denominator)
+        totals[project] = totals.get(project, 0) + total
     return totals
 
 
