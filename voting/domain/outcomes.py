@@ -33,13 +33,19 @@ on every file in ``shared/pabulib`` by ``tests/domain/test_outcomes.py``):
 How MES is made fast (pure Python, outcome exact):
 
 1. Voters with the same ballot are one *group* (Wrocław 2015's 131,778 choose-1 ballots are
-   196 groups); ``grouped_profile`` takes the groups as the file reader counted them. Each
-   project keeps its supporter groups, and once per voter the group index.
+   196 groups). Rules take a ``Profile`` (ballots as sets of ids) or an ``IndexedProfile``
+   (ballots by project number, ``approvals.ApprovalIndex``: ``replay`` cuts it straight from
+   a file's vote cells, with no set per ballot); MES works on the numbered form. Each project
+   keeps its supporter groups, and, unless that list would be four times longer, its
+   supporters once per voter (a group index repeated).
 2. A run is computed in floating point (``equal_shares.MesRun``), each group's money one float.
    A project's ρ comes from its supporters' money sorted: the poorest pay all they have until
-   the others can share the rest equally (``Σ min(money_i, ρ·cost) = cost``). Each project's
-   supporter list is kept in the order of its last evaluation, so the next sort (in this run,
-   or in the next Add1 run) meets a nearly sorted list.
+   the others can share the rest equally (``Σ min(money_i, ρ·cost) = cost``); whole runs of
+   supporters below the current equal share are taken as poor at once. Where supporters are
+   listed once per voter only their money is sorted (bare floats), fetched in the order of an
+   earlier sort of the list, so the sort (in this run or the next Add1 run) meets nearly sorted
+   values; the list itself is re-sorted every 16th time. Unaffordable projects are found
+   before any sort, and a ρ is 1/n without a sweep when the poorest can clearly pay 1/n-th.
 3. Lazy re-evaluation: a project's ρ can only grow as budgets shrink, so a heap holds each
    project's last ρ as a lower bound, keyed (ρ, tie rank). Only a project one of whose
    supporters paid since is recomputed; a fresh entry on top of the heap wins the round.
@@ -63,13 +69,15 @@ How MES is made fast (pure Python, outcome exact):
    affordable at t₁ at the end (a comparison too close to call counts as not proven).
    Consecutive winners that share no supporter form a block whose internal order may change
    without changing the set or the money after it; only outsiders must stay above the block's
-   largest ρ. The loop probes further ahead after each proof (1, 2, 4, … steps; each long
-   probe that fails doubles the proofs in a row needed before the next doubling, up to 16, and
-   one that succeeds sets it back to one: a failed long probe is a run thrown away) and skips
-   what is proven (the probe is then the true run at its budget, block members in its own
-   order); a one-step probe that fails still did true MES rounds at its budget and is finished
-   as the next step's run. On dense files (Praga-Północ, Toulouse) the order of the winners
-   changes at most steps, so nearly every step is a run of its own.
+   largest ρ. Each proof also notes its *slack*: per round, the gap between the winner's
+   earlier ρ and the nearest other project's, over how much the winner's ρ fell between the
+   two budgets (the others' fall about as fast). The next probe goes 0.8 of as far as that
+   suggests (at most four times the last distance); a failed long probe is retried once at
+   half the distance, then one step. The slack only chooses where to probe; what is skipped is
+   proven. A proof's probe is the true run at its budget (block members in its own order); a
+   one-step probe that fails still did true MES rounds at its budget and is finished as the
+   next step's run. On dense files (Praga-Północ, Toulouse) the order of the winners changes at
+   most steps, so nearly every step is a run of its own.
 """
 
 from __future__ import annotations

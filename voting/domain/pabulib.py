@@ -27,12 +27,18 @@ stream a 100,000-ballot file; ``parse_pb``/``read_pb`` build the whole ``PbElect
 ``read_pb(path, voter_data=False)`` — what replaying a file needs — does not read the VOTES rows
 one by one. When the section has no quote, no NUL, no blank line and every row the header's
 number of cells (so that ``;`` alone separates them: true of every corpus file), it cuts the
-vote (and points) column out of the text with string methods, counts the distinct cells, and
-reads each distinct cell once, the way a row is read (a plain comma list of known ids is just
-split; repeats collapse where ballots are made). Anything else is read row by row, so both ways
-accept, refuse and read the same files. The counted view is ``PbElection.ballot_counts``,
-``approval_groups`` and ``approval_counts``; the per-voter ``PbVote`` s are read from the kept
-text the first time ``votes`` is used (``PbVotes``, equal to the tuple of them).
+vote (and points) column out of the text with string methods — where the column is neither
+the first nor the last, from the whole section split at ``;`` (each row's cells are then
+``width - 1`` pieces apart, a row's last cell and the next row's first joined by the newline,
+which is checked) — counts the distinct cells, and reads each distinct cell once, the way a
+row is read. A plain cell — a comma list of known ids — is just split: all of them at once,
+every id mapped to its project's number in one pass (any piece that is not a known id, such
+as a blank, a space or an empty cell, sends every cell to the row reader's way of reading a
+cell; repeats collapse where ballots are made). Anything else is read row by row, so both
+ways accept, refuse and read the same files. The counted view is ``PbElection.ballot_counts``,
+``approval_groups``, ``approval_counts`` and ``approval_index`` (ballots by project number,
+built once); the per-voter ``PbVote`` s are read from the kept text the first time ``votes``
+is used (``PbVotes``, equal to the tuple of them).
 ``dump_pb`` writes a valid file from the same dataclasses (the META counts are set from the
 data, costs and points are written as exact decimals), and parsing it gives the same data back.
 """

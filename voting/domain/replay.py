@@ -10,8 +10,9 @@
 
 A ballot supports every project it lists (duplicates collapsed, as ``pabulib`` reads them).
 Scores and profiles come from the file's distinct votes and how many voters cast each
-(``PbElection.ballot_counts`` / ``approval_groups`` / ``approval_counts``), never voter by
-voter, so a file read with ``voter_data=False`` is replayed without its rows being read.
+(``PbElection.ballot_counts`` / ``approval_index`` / ``approval_counts``), never voter by
+voter, so a file read with ``voter_data=False`` is replayed without its rows being read; the
+MES rules get the ballots by project number (``indexed_of``), cut from the vote cells once.
 ``threshold=True`` applies the file's ``min_project_score_threshold`` to the greedy rules, as
 Pabulib's ``greedy-threshold`` does: the score is the number of supporters, or the total points
 on cumulative and scoring files.
