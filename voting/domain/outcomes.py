@@ -316,9 +316,10 @@ def mes_add1(
 class _Stride:
     """How many steps ahead the next Add1 probe looks.
 
-    After a proof the next probe goes as far as the proof's slack suggests (at most four
-    times as far, and at least as far as now if the slack is ample); a failed long probe is
-    retried at half the distance once, then at one step; one-step probes that prove double.
+    After a proof the next probe goes ``SLACK_TRUST`` of as far as the proof's slack suggests
+    (``jump × (slack + 1)`` steps on from the proven run), at least one step and at most four
+    times the last distance; a failed probe of more than two steps is retried once at half
+    the distance, then at one step.
     """
 
     jump: int = 1
@@ -343,6 +344,7 @@ SLACK_TRUST = 0.8
 """The share of the distance a proof's slack suggests that the next probe goes."""
 
 MAX_JUMP = 256
+"""The most steps one probe looks ahead."""
 
 
 def _add1_step(
