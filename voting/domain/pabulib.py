@@ -461,21 +461,23 @@ class _Tally:
     """The distinct votes of a VOTES section and how many voters cast each.
 
     Either ``plain``: each distinct vote cell is a comma list of known ids without blanks or
-    spaces, so splitting it (and collapsing repeats) is reading it; or ``ballots``: each
-    distinct cell (with its points) read as ``_VoteReader`` reads a row.
+    spaces, so splitting it (and collapsing repeats) is reading it; or ``read``: each
+    distinct cell (with its points) read as ``_VoteReader`` reads a row, with its voters (two
+    cells may read the same: they are added up in ``ballot_counts``, when first asked for).
     """
 
     def __init__(
         self,
         reader: _VoteReader,
         plain: dict[str, int] | None,
-        ballots: dict[Ballot, int] | None,
+        read: list[tuple[Ballot, int]] | None,
         numbers: list[int] | None = None,
     ) -> None:
         self.position = reader.position
         self.projects = reader.projects
         self.plain = plain
-        self.ballots = ballots
+        self.read_cells = read
+        self.ballots: dict[Ballot, int] | None = None
         self.numbers = numbers  # the plain cells' ids one after the other, by number
         self._groups: dict[frozenset[str], int] | None = None
         self._index: ApprovalIndex | None = None
@@ -491,24 +493,35 @@ class _Tally:
 
     @classmethod
     def read(cls, reader: _VoteReader, cells: Counter[tuple[str, str]]) -> _Tally:
-        ballots: dict[Ballot, int] = {}
-        for (vote, points), n in cells.items():
-            ballot = reader.ballot(vote, points, 0)[:2]
-            ballots[ballot] = ballots.get(ballot, 0) + n
-        return cls(reader, None, ballots)
+        read = [(reader.ballot(vote, points, 0)[:2], n) for (vote, points), n in cells.items()]
+        return cls(reader, None, read)
 
     def ballot_counts(self) -> dict[Ballot, int]:
         if self.ballots is None:
+            read: list[tuple[Ballot, int]]
+            if self.read_cells is None:
+                read = [
+                    ((tuple(dict.fromkeys(cell.split(","))), None), n)
+                    for cell, n in (self.plain or {}).items()
+                ]
+            else:
+                read = self.read_cells
             self.ballots = {}
-            for cell, n in (self.plain or {}).items():
-                ballot = (tuple(dict.fromkeys(cell.split(","))), None)
+            for ballot, n in read:
                 self.ballots[ballot] = self.ballots.get(ballot, 0) + n
         return self.ballots
 
     def counts(self) -> list[int]:
         """How many voters list each project (by number), counted once."""
         if self._counts is None:
-            self._counts = self.approval_index().counts()
+            if self.plain is None and self._index is None:  # no index needed for counting
+                counts, position = [0] * self.projects, self.position
+                for group, n in self.approval_groups().items():
+                    for project_id in group:
+                        counts[position[project_id]] += n
+                self._counts = counts
+            else:
+                self._counts = self.approval_index().counts()
         return self._counts
 
     def approval_index(self) -> ApprovalIndex:
@@ -531,12 +544,13 @@ class _Tally:
         return self._groups
 
     def _add_up_groups(self) -> dict[frozenset[str], int]:
-        if self.plain is None:
-            keys = list(map(frozenset, map(itemgetter(0), self.ballot_counts())))
-            counts = list(self.ballot_counts().values())
+        if self.read_cells is not None:  # their points left aside: no need to add them up
+            keys = [frozenset(projects) for (projects, _), _ in self.read_cells]
+            counts = list(map(itemgetter(1), self.read_cells))
         else:
-            keys = list(map(frozenset, map(str.split, self.plain, repeat(","))))
-            counts = list(self.plain.values())
+            plain = self.plain or {}
+            keys = list(map(frozenset, map(str.split, plain, repeat(","))))
+            counts = list(plain.values())
         return _add_up(keys, counts)
 
 
