@@ -354,6 +354,10 @@ COUNTED_QUIRKS = {
         "voter_id;vote", "voter_id;vote;age;sex"
     ),
     "vote column first": pb(votes="a,b;1\nb;2").replace("voter_id;vote", "vote;voter_id"),
+    "quoted project name": pb().replace("a;60;Park;1", 'a;60;"Park; ""big""";1'),
+    "lowercase title": pb().replace("VOTES\n", "votes\n"),
+    "title with a cell": pb().replace("VOTES\n", "VOTES;\n"),
+    "project id VOTES2": pb().replace("a;60;Park;1\n", "a;60;Park;1\nVOTES2;5;Tiny;0\n"),
     "vote column last": pb(votes="1;F;a,b\n2;M;b").replace("voter_id;vote", "voter_id;sex;vote"),
     "vote column inside": pb(votes="1;34;a,b;F\n2;40;b,b;M\n3;1;b;F").replace(
         "voter_id;vote", "voter_id;age;vote;sex"

@@ -391,20 +391,47 @@ def _parse_counted(text: str) -> PbElection | None:
     """META and PROJECTS read row by row, VOTES counted; None where the row-by-row reader
     must decide (quoted cells, NUL, blank lines, a wrong number of cells, anything it would
     reject), so that both readers accept the same files and read them the same way."""
-    handle = io.StringIO(text, newline="")
-    rows = _rows(_without_bom(handle))
-    meta, project_header = _read_meta(rows)
-    projects, vote_header = _read_projects(rows, project_header)
+    head = _head(text)
+    try:
+        end, meta, project_header, projects, vote_header = _read_head(head)
+    except PabulibFormatError:
+        if head is text:
+            raise
+        end, meta, project_header, projects, vote_header = _read_head(text)
     reader = _VoteReader(
         vote_header,
         meta.get("vote_type", "approval"),
         (p.project_id for p in projects),
         voter_data=False,
     )
-    votes = _count_votes(text[handle.tell() :], reader)
+    votes = _count_votes(text[end:], reader)
     if votes is None:
         return None
     return PbElection(meta, projects, votes, tuple(project_header), tuple(vote_header))
+
+
+def _head(text: str) -> str:
+    """``text`` up to the end of the line after the first line starting ``VOTES`` (the title
+    and the header), where nothing before is quoted: the row reader reads the same rows from
+    it, without copying a whole big file. Otherwise the whole text."""
+    title = text.find("\nVOTES")
+    header = text.find("\n", title + 1) if title >= 0 else -1
+    end = text.find("\n", header + 1) if header >= 0 else -1
+    if end < 0 or '"' in text[:end]:
+        return text
+    return text[: end + 1]
+
+
+def _read_head(
+    text: str,
+) -> tuple[int, dict[str, str], list[str], tuple[PbProject, ...], list[str]]:
+    """Where VOTES rows start in ``text``, META, the PROJECTS header and rows, and the VOTES
+    header."""
+    handle = io.StringIO(text, newline="")
+    rows = _rows(_without_bom(handle))
+    meta, project_header = _read_meta(rows)
+    projects, vote_header = _read_projects(rows, project_header)
+    return handle.tell(), meta, project_header, projects, vote_header
 
 
 def _count_votes(body: str, reader: _VoteReader) -> PbVotes | None:
