@@ -412,22 +412,18 @@ class MesRun:
         self.rhos.append(self.rho[j])
         self.dens.append(0 if self.fuzzy else self.den[j])
         pay, money = self.pay[j], self.money
-        clear = pay + self.tol
+        clear, close = pay + self.tol, pay - self.tol
         for g in self.data.groups[j]:
             m = money[g]
             if m > clear:
                 money[g] = m - pay
-            elif m:
-                self._pay_all(g, m, pay)
+            elif m:  # pays all it has, or all but a crumb: too close to tell what is left
+                if m >= close:
+                    self.fuzzy = True
+                money[g] = m - pay if m > pay else 0.0
         dirty = self.dirty  # someone paid: the cost is positive
         for k in self.data.touched(j):
             dirty[k] = True
-
-    def _pay_all(self, g: int, m: float, pay: float) -> None:
-        """Group g, holding m (0 < m <= pay + tol), pays ``pay`` or all it has."""
-        if m >= pay - self.tol:
-            self.fuzzy = True
-        self.money[g] = m - pay if m > pay else 0.0
 
 
 def _sweep(
