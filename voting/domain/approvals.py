@@ -7,7 +7,7 @@ project's supporter groups without a set or a dict per ballot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, islice, repeat
 from operator import eq
@@ -31,6 +31,7 @@ class ApprovalIndex:
 
     @property
     def voters(self) -> int:
+        """How many voters cast the ballots."""
         return sum(self.weights)
 
 
@@ -84,7 +85,7 @@ class Slices(Sequence[list[int]]):
             ]
         return self._flat[self._starts[index] : self._ends[index]]
 
-    def cut(self, indices: Iterable[int]) -> Iterator[list[int]]:
+    def cut(self, indices: Sequence[int]) -> Iterator[list[int]]:
         """The slices at ``indices``, one after the other."""
         starts, ends = self._starts.__getitem__, self._ends.__getitem__
         return map(self._flat.__getitem__, map(slice, map(starts, indices), map(ends, indices)))

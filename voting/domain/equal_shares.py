@@ -15,14 +15,11 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import repeat
 from operator import mul
-from typing import TypeVar
-
-K = TypeVar("K", bound=Hashable)
 
 EXPAND = 4
 """A project's supporters are listed once per voter unless that is this many times longer."""
