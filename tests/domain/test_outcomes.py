@@ -302,8 +302,8 @@ def cached_outcome(name: str, rule: str) -> list[str]:
     return outcome
 
 
-# Our Add1 takes 1.5-11 s on these three (pabutools: 2-15 minutes); every other file and rule
-# takes under 3 s here, parsing included.
+# Our Add1 takes 1-7 s on these three (pabutools: 2-15 minutes); every other file and rule
+# takes under 1.5 s here, parsing included.
 SLOW_OURS = {
     (name, rule)
     for name in (

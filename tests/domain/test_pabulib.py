@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -313,12 +314,25 @@ def counted(tmp_path: Path, text: str) -> PbElection:
     return read_pb(path, voter_data=False)
 
 
+def index_groups(election: PbElection) -> dict[frozenset[str], int]:
+    """The approval index read back as sets of ids, after checking it against itself."""
+    index = election.approval_index()
+    ids = [p.project_id for p in election.projects]
+    for p, groups_of in enumerate(index.groups):
+        assert groups_of == [g for g, ballot in enumerate(index.ballots) if p in ballot]
+    groups: Counter[frozenset[str]] = Counter()
+    for ballot, n in zip(index.ballots, index.weights, strict=True):
+        groups[frozenset(ids[p] for p in ballot)] += n
+    return dict(groups)
+
+
 def assert_same_reading(fast: PbElection, slow: PbElection) -> None:
     assert fast == slow
     assert len(fast.votes) == len(slow.votes)
     assert fast.ballot_counts() == slow.ballot_counts()
     assert fast.approval_groups() == slow.approval_groups()
     assert fast.approval_counts() == slow.approval_counts()
+    assert index_groups(fast) == index_groups(slow) == slow.approval_groups()
 
 
 COUNTED_QUIRKS = {
@@ -340,6 +354,14 @@ COUNTED_QUIRKS = {
         "voter_id;vote", "voter_id;vote;age;sex"
     ),
     "vote column first": pb(votes="a,b;1\nb;2").replace("voter_id;vote", "vote;voter_id"),
+    "quoted project name": pb().replace("a;60;Park;1", 'a;60;"Park; ""big""";1'),
+    "lowercase title": pb().replace("VOTES\n", "votes\n"),
+    "title with a cell": pb().replace("VOTES\n", "VOTES;\n"),
+    "project id VOTES2": pb().replace("a;60;Park;1\n", "a;60;Park;1\nVOTES2;5;Tiny;0\n"),
+    "vote column last": pb(votes="1;F;a,b\n2;M;b").replace("voter_id;vote", "voter_id;sex;vote"),
+    "vote column inside": pb(votes="1;34;a,b;F\n2;40;b,b;M\n3;1;b;F").replace(
+        "voter_id;vote", "voter_id;age;vote;sex"
+    ),
 }
 
 
@@ -357,6 +379,12 @@ def test_read_pb_counted_equals_row_by_row(tmp_path, text):
         (pb("cumulative", votes="1;a;lots"), "not_a_number"),
         (pb(votes="1;a;extra"), "wrong_cell_count"),
         (pb(votes="1;a\n2"), "wrong_cell_count"),
+        (  # as many ';' in all as three good rows: one short, one long
+            pb(votes="1;34;a,b;F\n2;40;b\n3;1;b;F;x").replace(
+                "voter_id;vote", "voter_id;age;vote;sex"
+            ),
+            "wrong_cell_count",
+        ),
         (pb("ranked"), "unknown_vote_type"),
     ],
 )

@@ -13,94 +13,121 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import chain, count, islice, repeat
-from typing import Any, Generic, TypeVar
+from itertools import repeat
+from operator import mul
 
-K = TypeVar("K", bound=Hashable)
+EXPAND = 4
+"""A project's supporters are listed once per voter unless that is this many times longer."""
+
+NEIGHBOUR_SCAN = 512
+"""How many of a project's groups ``MesData.neighbours`` reads the ballots of."""
+
+RESORT = 16
+"""A project's supporters are sorted by money again after this many sorts of just the money."""
 
 NEAR = 1e-9
 """Relative distance under which two floats are "too close to call" (see ``outcomes``)."""
 
 
-class MesData(Generic[K]):
+class MesData:
     """What every MES run on one election shares: costs, supporter groups, neighbours.
 
     Projects are numbered 0, 1, … in tie order (lower wins a tie); only projects with a
-    positive cost and at least one supporter take part. Each distinct ballot (a *group*) comes
-    as the keys of the projects it lists, mapped to numbers by ``index`` (keys not in it are
-    left out, a key listed twice counts once), with the number of voters who cast it.
+    positive cost and at least one supporter take part. Voters who cast the same ballot form a
+    *group* with a weight (how many they are). ``groups[j]`` lists project j's supporter groups
+    (each once) and ``ballots[g]`` the projects group g supports: numbered as here, or, if
+    ``ours`` is given, in another numbering that ``ours`` turns into this one (-1 for a
+    project that takes no part).
     """
 
     def __init__(
         self,
         costs: list[Fraction],
         budget: Fraction,
-        ballots: Sequence[Collection[K]],
+        groups: list[list[int]],
         weights: Sequence[int],
-        index: Mapping[K, int],
+        ballots: Sequence[Collection[int]],
+        ours: Sequence[int] | None = None,
     ) -> None:
         self.costs = costs
         self.fcosts = [float(c) for c in costs]
         self.budget = budget
+        self.groups = groups
+        self.weights = weights
         self.ballots = ballots
-        self.index = index
-        self.groups = self._groups_per_project()  # per project: its groups
-        # per project: its groups once per voter (so that counting them counts voters)
-        self.voters = self.groups
-        heavy = [g for g, weight in enumerate(weights) if weight != 1]
-        if heavy:
-            self.voters = [list(groups) for groups in self.groups]
-            for g in heavy:
-                for j in self._numbers(ballots[g]):
-                    self.voters[j].extend(repeat(g, weights[g] - 1))
-        self.support = [len(voters) for voters in self.voters]
+        self._ours = ours
+        weight = weights.__getitem__
+        self.support = [sum(map(weight, groups_of)) for groups_of in groups]
+        # What a ρ is computed from: per project its groups once per voter (counting them
+        # counts voters), or, where that would be much longer, once each with their weights.
+        self.members = [list(groups_of) for groups_of in groups]
+        self._list_voters(ours)
+        self.unsorted = [RESORT] * len(costs)  # per project: sorts of its money since its own
         self._neighbours: dict[int, set[int]] = {}
+        self._asked: set[int] = set()  # big projects whose neighbours were asked for once
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
         self._scaled = [int(c * unit) for c in costs]
         self._scaled_budget = int(budget * unit)
 
-    def _groups_per_project(self) -> list[list[int]]:
-        groups: list[list[int]] = [[] for _ in self.costs]
-        appends = {key: groups[j].append for key, j in self.index.items()}
-        listed = chain.from_iterable(self.ballots)
-        numbers = chain.from_iterable(map(repeat, count(), map(len, self.ballots)))
-        if appends.keys() >= set(chain.from_iterable(self.ballots)):
-            for key, g in zip(listed, numbers, strict=True):
-                appends[key](g)
-        else:
-            for key, g in zip(listed, numbers, strict=True):
-                if key in appends:
-                    appends[key](g)
-        return [list(dict.fromkeys(groups_of)) for groups_of in groups]  # a key listed twice
-
-    def _numbers(self, keys: Iterable[K]) -> set[int]:
-        index = self.index
-        return {index[key] for key in keys if key in index}
+    def _list_voters(self, ours: Sequence[int] | None) -> None:
+        """Where that is not much longer, list a project's supporters once per voter: each
+        group that more than one voter cast is added again, once per further voter."""
+        count = len(self.costs)
+        expand = [
+            n < EXPAND * len(groups_of)
+            for groups_of, n in zip(self.groups, self.support, strict=True)
+        ]
+        weights, members = self.weights, self.members
+        for g in [g for g, weight in enumerate(weights) if weight > 1]:
+            for p in set(self.ballots[g]):
+                j = p if ours is None else ours[p]
+                if 0 <= j < count and expand[j]:
+                    members[j].extend(repeat(g, weights[g] - 1))
+        self.members = [
+            members_of if expand_j else groups_of
+            for members_of, groups_of, expand_j in zip(members, self.groups, expand, strict=True)
+        ]
 
     def neighbours(self, j: int) -> set[int]:
-        """The projects that share a supporter with project j (j included)."""
+        """The projects that share a supporter with project j (j included).
+
+        Read from the ballots of j's first groups; a project not found there is looked for
+        among the rest of j's groups (on big files nearly every project is found at once).
+        """
         found = self._neighbours.get(j)
         if found is None:
-            keys: set[K] = set()
-            ballots = map(self.ballots.__getitem__, self.groups[j])
-            while chunk := list(islice(ballots, 256)):  # stop once every project is in
-                keys.update(*chunk)
-                if len(keys) >= len(self.index) and keys >= self.index.keys():
-                    break
-            found = self._neighbours[j] = self._numbers(keys)
+            groups = self.groups[j]
+            found = set().union(*_cut(self.ballots, groups[:NEIGHBOUR_SCAN]))
+            if self._ours is not None:
+                found = set(map(self._ours.__getitem__, found)) - {-1}
+            if len(groups) > NEIGHBOUR_SCAN and len(found) < len(self.costs):
+                rest = set(groups[NEIGHBOUR_SCAN:])
+                others = (k for k in range(len(self.costs)) if k not in found)
+                found.update(k for k in others if not rest.isdisjoint(self.groups[k]))
+            self._neighbours[j] = found
         return found
+
+    def touched(self, j: int) -> Iterable[int]:
+        """The projects whose ρ funding j may change: its neighbours, or, the first time for a
+        project with many groups, simply all (finding them costs more than a single run saves;
+        marking more projects for a new ρ is safe)."""
+        found = self._neighbours.get(j)
+        if found is None and len(self.groups[j]) > NEIGHBOUR_SCAN and j not in self._asked:
+            self._asked.add(j)
+            return range(len(self.costs))
+        return found if found is not None else self.neighbours(j)
 
     def blocks(self, chosen: list[int]) -> list[list[int]]:
         """``chosen`` cut into runs of projects that pairwise share no supporter."""
         blocks: list[list[int]] = []
         for j in chosen:
-            if blocks and not any(j in self.neighbours(k) for k in blocks[-1]):
+            if blocks and not any(k in self.neighbours(j) for k in blocks[-1]):
                 blocks[-1].append(j)
             else:
                 blocks.append([j])
@@ -135,7 +162,7 @@ class MesResult:
     dens: list[int]
 
 
-def run_mes(data: MesData[Any], t: Fraction) -> MesResult:
+def run_mes(data: MesData, t: Fraction) -> MesResult:
     """The MES run from per-voter budget t: in floats, or exactly where floats cannot tell."""
     try:
         run = MesRun(data, t)
@@ -164,7 +191,7 @@ class MesRun:
     affordable) depends on floats within ``NEAR`` of each other that it cannot settle exactly.
     """
 
-    def __init__(self, data: MesData[Any], t: Fraction) -> None:
+    def __init__(self, data: MesData, t: Fraction) -> None:
         self.data = data
         ft = float(t)
         self.tol = NEAR * ft  # per-voter money below which floats are too close to call
@@ -186,6 +213,7 @@ class MesRun:
         self.chosen: list[int] = []
         self.rhos: list[float] = []  # the winners' ρ, round by round
         self.dens: list[int] = []
+        self.slack = math.inf  # see ``_note_slack``
 
     def result(self) -> MesResult:
         return MesResult(self.chosen, self.rhos, self.dens)
@@ -218,18 +246,35 @@ class MesRun:
                     if not self._beats_all({winner}, rhos[i], dens[i]):
                         return False
                     self._fund(winner)
+                    self._note_slack(rhos[i], winner)
             else:
                 order = self._order(block)
                 if order is None:
                     return False
                 for winner in order:
                     self._fund(winner)
+                self._note_slack(rhos[top], block[top - start])
             start = end
         extra = self._next()
         if extra is None:
             return True
         heapq.heappush(self.heap, (self.rho[extra], extra))  # left as found, for run()
         return False
+
+    def _note_slack(self, earlier: float, winner: int) -> None:
+        """Keep ``slack`` up to date after ``winner``, proven with the earlier ρ ``earlier``,
+        was funded.
+
+        How much further the proof might reach, as a multiple of this probe's distance: the
+        gap to the nearest other project over how much the winner's ρ fell over the distance
+        (others' ρ fall about as fast). A guess for choosing the next probe, not a proof.
+        """
+        heap, alive, rho = self.heap, self.alive, self.rho
+        while heap and (not alive[heap[0][1]] or heap[0][0] != rho[heap[0][1]]):
+            heapq.heappop(heap)  # dead, or outdated: no longer of use
+        fall = earlier - rho[winner]
+        if fall > 0 and heap:
+            self.slack = min(self.slack, (heap[0][0] - earlier) / fall)
 
     def _order(self, block: list[int]) -> list[int] | None:
         """The block in this run's own order (least ρ first), None if too close to call."""
@@ -311,25 +356,36 @@ class MesRun:
         return best
 
     def _evaluate(self, j: int) -> None:
-        """ρ from the supporters' money sorted: the poorest pay all they have until the others
-        can share the rest equally."""
+        """ρ from the supporters' money sorted: 1/n if the poorest can clearly pay an equal
+        share; otherwise the poorest pay all they have until the others can share the rest."""
         self.dirty[j] = False
-        voters, get = self.data.voters[j], self.money.__getitem__
-        voters.sort(key=get)  # in the order of the last evaluation: nearly sorted already
-        money = list(map(get, voters))
-        n = len(money)
-        if not self._can_pay(j, sum(money), n):
+        data = self.data
+        groups, get = data.members[j], self.money.__getitem__
+        cost, n = data.fcosts[j], data.support[j]
+        if n == len(groups):  # listed once per voter: the money alone will do
+            held = list(map(get, groups))
+            if not self._can_pay(j, sum(held), n):
+                return
+            held.sort()  # in the order of an earlier sort of the groups: nearly sorted
+            data.unsorted[j] += 1
+            if data.unsorted[j] >= RESORT:
+                data.unsorted[j] = 0
+                groups.sort(key=get)
+            weights = None
+        else:
+            groups.sort(key=get)  # in the order of the last sort: nearly sorted already
+            held = list(map(get, groups))
+            weights = list(map(data.weights.__getitem__, groups))
+            if not self._can_pay(j, sum(map(mul, held, weights)), n):
+                return
+        if held[0] > cost / n + self.tol:
+            self._set(j, cost / n, n)  # every supporter pays the same: ρ = 1/n exactly
             return
-        cost = self.data.fcosts[j]
-        broke = poor = bisect_right(money, 0.0)
-        paid = 0.0
-        while cost - paid > money[poor] * (n - poor):
-            paid += money[poor]
-            poor += 1
-        rich = n - poor
+        broke = bisect_right(held, 0.0)
+        poor, paid, rich = _sweep(held, weights, cost, n, broke)
         pay = (cost - paid) / rich
         # ρ = 1/rich exactly if the poor have nothing and the poorest rich clearly can pay
-        exact = poor == broke and money[poor] > pay + self.tol
+        exact = poor == broke and held[poor] > pay + self.tol
         self._set(j, pay, rich if exact else 0)
 
     def _can_pay(self, j: int, total: float, n: int) -> bool:
@@ -352,23 +408,54 @@ class MesRun:
         self.chosen.append(j)
         self.rhos.append(self.rho[j])
         self.dens.append(0 if self.fuzzy else self.den[j])
-        pay, money, tol = self.pay[j], self.money, self.tol
-        changed = False
+        pay, money = self.pay[j], self.money
+        clear, close = pay + self.tol, pay - self.tol
         for g in self.data.groups[j]:
             m = money[g]
-            if m > pay + tol:
+            if m > clear:
                 money[g] = m - pay
-            elif m:
-                if m >= pay - tol:
+            elif m:  # pays all it has, or all but a crumb: too close to tell what is left
+                if m >= close:
                     self.fuzzy = True
                 money[g] = m - pay if m > pay else 0.0
-            else:
-                continue
-            changed = True
-        if changed:
-            dirty = self.dirty
-            for k in self.data.neighbours(j):
-                dirty[k] = True
+        dirty = self.dirty  # someone paid: the cost is positive
+        for k in self.data.touched(j):
+            dirty[k] = True
+
+
+def _sweep(
+    held: list[float], weights: list[int] | None, cost: float, n: int, broke: int
+) -> tuple[int, float, int]:
+    """(poor, paid, rich): the first ``poor`` groups of ``held`` (ascending) pay all they have,
+    ``paid`` in all, and the ``rich`` voters left share the rest of ``cost``.
+
+    A group holding less than what the rich would pay with the groups before it poor is
+    poor too, so whole runs of groups below that are taken at once before the last steps.
+    """
+    poor, paid = broke, 0.0
+    rich = n - (broke if weights is None else sum(weights[:broke]))
+    while (cut := bisect_left(held, (cost - paid) / rich, poor)) > poor + 1:
+        if weights is None:
+            paid += sum(held[poor:cut])
+            rich -= cut - poor
+        else:
+            paid += sum(map(mul, held[poor:cut], weights[poor:cut]))
+            rich -= sum(weights[poor:cut])
+        poor = cut
+    while cost - paid > held[poor] * rich:
+        weight = 1 if weights is None else weights[poor]
+        paid += held[poor] * weight
+        rich -= weight
+        poor += 1
+    return poor, paid, rich
+
+
+def _cut(ballots: Sequence[Collection[int]], indices: list[int]) -> Iterator[Collection[int]]:
+    """``ballots`` at ``indices``, one after the other."""
+    cut = getattr(ballots, "cut", None)
+    if cut is not None:
+        return cut(indices)  # type: ignore[no-any-return]
+    return map(ballots.__getitem__, indices)
 
 
 def _affordable(cost: Fraction, fcost: float, support: int, t: Fraction, ft: float) -> bool:
@@ -390,7 +477,7 @@ class ExactRun:
     class "after paying for it"; voters left with nothing share one class.
     """
 
-    def __init__(self, data: MesData[Any], t: Fraction) -> None:
+    def __init__(self, data: MesData, t: Fraction) -> None:
         self.data = data
         self.group_class = [_START] * len(data.ballots)
         self.money: list[Fraction] = [t, Fraction(0)]
@@ -433,7 +520,10 @@ class ExactRun:
 
     def _evaluate(self, j: int) -> None:
         self.dirty[j] = False
-        members = Counter(map(self.group_class.__getitem__, self.data.voters[j]))
+        members: Counter[int] = Counter()
+        classes, weights = self.group_class, self.data.weights
+        for g in self.data.groups[j]:
+            members[classes[g]] += weights[g]
         order = sorted(members, key=self.fmoney.__getitem__)
         swept = self._sweep(j, members, order)
         if swept is not None and not self._split_holds(order, *swept):
@@ -490,7 +580,7 @@ class ExactRun:
             return
         deque(map(classes.__setitem__, groups, map(split.__getitem__, olds)), maxlen=0)
         dirty = self.dirty
-        for k in self.data.neighbours(j):
+        for k in self.data.touched(j):
             dirty[k] = True
 
     def _paid(self, c: int, pay: Fraction) -> int:

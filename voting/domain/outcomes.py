@@ -33,13 +33,19 @@ on every file in ``shared/pabulib`` by ``tests/domain/test_outcomes.py``):
 How MES is made fast (pure Python, outcome exact):
 
 1. Voters with the same ballot are one *group* (Wrocław 2015's 131,778 choose-1 ballots are
-   196 groups); ``grouped_profile`` takes the groups as the file reader counted them. Each
-   project keeps its supporter groups, and once per voter the group index.
+   196 groups). Rules take a ``Profile`` (ballots as sets of ids) or an ``IndexedProfile``
+   (ballots by project number, ``approvals.ApprovalIndex``: ``replay`` cuts it straight from
+   a file's vote cells, with no set per ballot); MES works on the numbered form. Each project
+   keeps its supporter groups, and, unless that list would be four times longer, its
+   supporters once per voter (a group index repeated).
 2. A run is computed in floating point (``equal_shares.MesRun``), each group's money one float.
    A project's ρ comes from its supporters' money sorted: the poorest pay all they have until
-   the others can share the rest equally (``Σ min(money_i, ρ·cost) = cost``). Each project's
-   supporter list is kept in the order of its last evaluation, so the next sort (in this run,
-   or in the next Add1 run) meets a nearly sorted list.
+   the others can share the rest equally (``Σ min(money_i, ρ·cost) = cost``); whole runs of
+   supporters below the current equal share are taken as poor at once. Where supporters are
+   listed once per voter only their money is sorted (bare floats), fetched in the order of an
+   earlier sort of the list, so the sort (in this run or the next Add1 run) meets nearly sorted
+   values; the list itself is re-sorted every 16th time. Unaffordable projects are found
+   before any sort, and a ρ is 1/n without a sweep when the poorest can clearly pay 1/n-th.
 3. Lazy re-evaluation: a project's ρ can only grow as budgets shrink, so a heap holds each
    project's last ρ as a lower bound, keyed (ρ, tie rank). Only a project one of whose
    supporters paid since is recomputed; a fresh entry on top of the heap wins the round.
@@ -63,13 +69,15 @@ How MES is made fast (pure Python, outcome exact):
    affordable at t₁ at the end (a comparison too close to call counts as not proven).
    Consecutive winners that share no supporter form a block whose internal order may change
    without changing the set or the money after it; only outsiders must stay above the block's
-   largest ρ. The loop probes further ahead after each proof (1, 2, 4, … steps; each long
-   probe that fails doubles the proofs in a row needed before the next doubling, up to 16, and
-   one that succeeds sets it back to one: a failed long probe is a run thrown away) and skips
-   what is proven (the probe is then the true run at its budget, block members in its own
-   order); a one-step probe that fails still did true MES rounds at its budget and is finished
-   as the next step's run. On dense files (Praga-Północ, Toulouse) the order of the winners
-   changes at most steps, so nearly every step is a run of its own.
+   largest ρ. Each proof also notes its *slack*: per round, the gap between the winner's
+   earlier ρ and the nearest other project's, over how much the winner's ρ fell between the
+   two budgets (the others' fall about as fast). The next probe goes 0.8 of as far as that
+   suggests (at most four times the last distance); a failed long probe is retried once at
+   half the distance, then one step. The slack only chooses where to probe; what is skipped is
+   proven. A proof's probe is the true run at its budget (block members in its own order); a
+   one-step probe that fails still did true MES rounds at its budget and is finished as the
+   next step's run. On dense files (Praga-Północ, Toulouse) the order of the winners changes at
+   most steps, so nearly every step is a run of its own.
 """
 
 from __future__ import annotations
@@ -81,6 +89,7 @@ from fractions import Fraction
 from itertools import chain
 from typing import Generic, TypeVar
 
+from .approvals import ApprovalIndex, index_ballots
 from .equal_shares import ExactRun, MesData, MesResult, MesRun, TooClose, run_mes
 
 P = TypeVar("P", bound=Hashable)
@@ -103,6 +112,39 @@ class Profile(Generic[P]):
             for project in ballot:
                 counts[project] += weight
         return counts
+
+    def indexed(self) -> IndexedProfile[P]:
+        """The same profile with projects numbered in ``costs`` order."""
+        ids = list(self.costs)
+        position = {p: i for i, p in enumerate(ids)}
+        ballots = [list(map(position.__getitem__, ballot)) for ballot, _ in self.groups]
+        weights = [n for _, n in self.groups]
+        return IndexedProfile(
+            self.costs, self.budget, ids, index_ballots(ballots, weights, len(ids))
+        )
+
+
+@dataclass(frozen=True)
+class IndexedProfile(Generic[P]):
+    """Costs, budget and approval ballots by number: ``ids[p]`` is project p of ``index``."""
+
+    costs: Mapping[P, Fraction]
+    budget: Fraction
+    ids: Sequence[P]
+    index: ApprovalIndex
+
+    @property
+    def voters(self) -> int:
+        return self.index.voters
+
+    def approvals(self) -> dict[P, int]:
+        """Number of voters approving each project (zero included)."""
+        counts = dict.fromkeys(self.costs, 0)
+        counts.update(zip(self.ids, self.index.counts(), strict=True))
+        return counts
+
+
+AnyProfile = Profile[P] | IndexedProfile[P]
 
 
 @dataclass(frozen=True)
@@ -215,26 +257,31 @@ def greedy_outcome(
     return Outcome(tuple(chosen), total_cost(profile.costs, chosen))
 
 
-def _mes_data(profile: Profile[P], tie_break: Sequence[P]) -> tuple[MesData[P], list[P], list[P]]:
+def _mes_data(profile: AnyProfile[P], tie_break: Sequence[P]) -> tuple[MesData, list[P], list[P]]:
     """The engine's view of ``profile``: supported projects numbered in tie order."""
-    rank = _ranks(profile.costs, tie_break)
-    ballots = [ballot for ballot, _ in profile.groups]
-    supported = sorted(set(chain.from_iterable(ballots)), key=rank.__getitem__)
-    free = [p for p in supported if profile.costs[p] == 0]  # funded before MES starts
-    ids = [p for p in supported if profile.costs[p] > 0]
-    index = {p: j for j, p in enumerate(ids)}
-    weights = [n for _, n in profile.groups]
-    data = MesData([profile.costs[p] for p in ids], profile.budget, ballots, weights, index)
-    return data, ids, free
+    indexed = profile.indexed() if isinstance(profile, Profile) else profile
+    rank = _ranks(indexed.costs, tie_break)
+    ids, costs, index = indexed.ids, indexed.costs, indexed.index
+    supported = [p for p, groups in enumerate(index.groups) if groups]
+    supported.sort(key=lambda p: rank[ids[p]])
+    free = [ids[p] for p in supported if costs[ids[p]] == 0]  # funded before MES starts
+    numbers = [p for p in supported if costs[ids[p]] > 0]
+    ours = [-1] * len(ids)
+    for j, p in enumerate(numbers):
+        ours[p] = j
+    groups = [index.groups[p] for p in numbers]
+    costs_of = [costs[ids[p]] for p in numbers]
+    data = MesData(costs_of, indexed.budget, groups, index.weights, index.ballots, ours)
+    return data, [ids[p] for p in numbers], free
 
 
 def _as_outcome(
-    data: MesData[P], ids: list[P], free: list[P], chosen: list[int], t: Fraction | None
+    data: MesData, ids: list[P], free: list[P], chosen: list[int], t: Fraction | None
 ) -> Outcome[P]:
     return Outcome((*free, *(ids[j] for j in chosen)), data.cost_of(chosen), t)
 
 
-def mes(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
+def mes(profile: AnyProfile[P], tie_break: Sequence[P]) -> Outcome[P]:
     """Method of Equal Shares with cost satisfaction, projects in selection order."""
     data, ids, free = _mes_data(profile, tie_break)
     if not profile.voters:
@@ -243,7 +290,9 @@ def mes(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
     return _as_outcome(data, ids, free, run_mes(data, t).chosen, t)
 
 
-def mes_add1(profile: Profile[P], tie_break: Sequence[P], *, increment: Number = 1) -> Outcome[P]:
+def mes_add1(
+    profile: AnyProfile[P], tie_break: Sequence[P], *, increment: Number = 1
+) -> Outcome[P]:
     """MES with the Add1 completion (pabutools' ``voter_budget_increment``)."""
     data, ids, free = _mes_data(profile, tie_break)
     if not profile.voters:
@@ -265,29 +314,41 @@ def mes_add1(profile: Profile[P], tie_break: Sequence[P], *, increment: Number =
 
 @dataclass
 class _Stride:
-    """How many steps ahead the next Add1 probe looks. It doubles after ``patience`` proofs in
-    a row; a failed probe sends it back to one step, and if the failed probe was a long one
-    (a run thrown away) the next doubling waits for twice as many proofs."""
+    """How many steps ahead the next Add1 probe looks.
+
+    After a proof the next probe goes ``SLACK_TRUST`` of as far as the proof's slack suggests
+    (``jump × (slack + 1)`` steps on from the proven run), at least one step and at most four
+    times the last distance; a failed probe of more than two steps is retried once at half
+    the distance, then at one step.
+    """
 
     jump: int = 1
-    proofs: int = 0
-    patience: int = 1
+    retried: bool = False
 
-    def proved(self) -> None:
-        if self.jump > 1:
-            self.patience = 1
-        self.proofs += 1
-        if self.proofs >= self.patience:
-            self.jump, self.proofs = self.jump * 2, 0
+    def proved(self, slack: float) -> None:
+        guess = self.jump * (slack + 1) * SLACK_TRUST
+        self.jump = max(
+            1, min(4 * self.jump, MAX_JUMP, int(guess) if guess < MAX_JUMP else MAX_JUMP)
+        )
+        self.retried = False
 
     def failed(self) -> None:
-        if self.jump > 1:
-            self.patience = min(2 * self.patience, 16)
-        self.jump, self.proofs = 1, 0
+        if self.jump > 2 and not self.retried:
+            self.jump //= 2
+            self.retried = True
+        else:
+            self.jump, self.retried = 1, False
+
+
+SLACK_TRUST = 0.8
+"""The share of the distance a proof's slack suggests that the next probe goes."""
+
+MAX_JUMP = 256
+"""The most steps one probe looks ahead."""
 
 
 def _add1_step(
-    data: MesData[P], t: Fraction, step: Fraction, run: MesResult, stride: _Stride
+    data: MesData, t: Fraction, step: Fraction, run: MesResult, stride: _Stride
 ) -> tuple[Fraction, MesResult]:
     """The next Add1 run after ``run`` at t, and its budget.
 
@@ -300,7 +361,7 @@ def _add1_step(
         probe = MesRun(data, t + step * jump)
         try:
             if probe.follows(run):
-                stride.proved()
+                stride.proved(probe.slack)
                 return t + step * jump, probe.result()
             stride.failed()
             if jump == 1:
@@ -312,19 +373,19 @@ def _add1_step(
                 return t + step, ExactRun(data, t + step).result()
 
 
-def mes_then_greedy(profile: Profile[P], tie_break: Sequence[P]) -> Outcome[P]:
+def mes_then_greedy(profile: AnyProfile[P], tie_break: Sequence[P]) -> Outcome[P]:
     """MES, then greedy by number of supporters on what is left."""
     return _complete(profile, tie_break, mes(profile, tie_break))
 
 
 def mes_add1_then_greedy(
-    profile: Profile[P], tie_break: Sequence[P], *, increment: Number = 1
+    profile: AnyProfile[P], tie_break: Sequence[P], *, increment: Number = 1
 ) -> Outcome[P]:
     """MES with Add1, then greedy by number of supporters on what is left."""
     return _complete(profile, tie_break, mes_add1(profile, tie_break, increment=increment))
 
 
-def _complete(profile: Profile[P], tie_break: Sequence[P], first: Outcome[P]) -> Outcome[P]:
+def _complete(profile: AnyProfile[P], tie_break: Sequence[P], first: Outcome[P]) -> Outcome[P]:
     chosen = greedy(
         profile.costs, profile.budget, profile.approvals(), tie_break, start=first.selected
     )

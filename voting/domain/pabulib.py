@@ -27,12 +27,18 @@ stream a 100,000-ballot file; ``parse_pb``/``read_pb`` build the whole ``PbElect
 ``read_pb(path, voter_data=False)`` — what replaying a file needs — does not read the VOTES rows
 one by one. When the section has no quote, no NUL, no blank line and every row the header's
 number of cells (so that ``;`` alone separates them: true of every corpus file), it cuts the
-vote (and points) column out of the text with string methods, counts the distinct cells, and
-reads each distinct cell once, the way a row is read (a plain comma list of known ids is just
-split; repeats collapse where ballots are made). Anything else is read row by row, so both ways
-accept, refuse and read the same files. The counted view is ``PbElection.ballot_counts``,
-``approval_groups`` and ``approval_counts``; the per-voter ``PbVote`` s are read from the kept
-text the first time ``votes`` is used (``PbVotes``, equal to the tuple of them).
+vote (and points) column out of the text with string methods — where the column is neither
+the first nor the last, from the whole section split at ``;`` (each row's cells are then
+``width - 1`` pieces apart, a row's last cell and the next row's first joined by the newline,
+which is checked) — counts the distinct cells, and reads each distinct cell once, the way a
+row is read. A plain cell — a comma list of known ids — is just split: all of them at once,
+every id mapped to its project's number in one pass (any piece that is not a known id, such
+as a blank, a space or an empty cell, sends every cell to the row reader's way of reading a
+cell; repeats collapse where ballots are made). Anything else is read row by row, so both
+ways accept, refuse and read the same files. The counted view is ``PbElection.ballot_counts``,
+``approval_groups``, ``approval_counts`` and ``approval_index`` (ballots by project number,
+built once); the per-voter ``PbVote`` s are read from the kept text the first time ``votes``
+is used (``PbVotes``, equal to the tuple of them).
 ``dump_pb`` writes a valid file from the same dataclasses (the META counts are set from the
 data, costs and points are written as exact decimals), and parsing it gives the same data back.
 """
@@ -45,11 +51,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import chain, repeat
-from operator import itemgetter, methodcaller
+from itertools import chain, islice, repeat
+from operator import add, contains, itemgetter, methodcaller
 from pathlib import Path
 from typing import overload
 
+from .approvals import ApprovalIndex, index_ballots, index_flat
 from .errors import InvalidInput
 
 SECTIONS = ("meta", "projects", "votes")
@@ -134,13 +141,22 @@ class PbElection:
             return self.votes.tally.approval_groups()
         return dict(Counter(frozenset(vote.projects) for vote in self.votes))
 
+    def approval_index(self) -> ApprovalIndex:
+        """The distinct approval ballots, projects numbered in file order."""
+        if isinstance(self.votes, PbVotes):
+            return self.votes.tally.approval_index()
+        position = {p.project_id: i for i, p in enumerate(self.projects)}
+        groups = self.approval_groups()
+        ballots = [[position[p] for p in ballot] for ballot in groups]
+        return index_ballots(ballots, list(groups.values()), len(self.projects))
+
     def approval_counts(self) -> dict[str, int]:
         """How many voters listed each project (every project, zero included)."""
-        counts = dict.fromkeys((p.project_id for p in self.projects), 0)
         if isinstance(self.votes, PbVotes):
-            counts.update(self.votes.tally.approval_counts())
-        else:
-            counts.update(Counter(chain.from_iterable(vote.projects for vote in self.votes)))
+            listed = self.votes.tally.counts()
+            return {project_id: listed[p] for project_id, p in self.votes.tally.position.items()}
+        counts = dict.fromkeys((p.project_id for p in self.projects), 0)
+        counts.update(Counter(chain.from_iterable(vote.projects for vote in self.votes)))
         return counts
 
 
@@ -252,7 +268,10 @@ class _VoteReader:
         if vote_type not in VOTE_TYPES:
             raise PabulibFormatError(reason="unknown_vote_type", vote_type=vote_type)
         self.width = len(header)
-        self.known = frozenset(project_ids)
+        ids = list(project_ids)
+        self.projects = len(ids)
+        self.position = {project_id: i for i, project_id in enumerate(ids)}
+        self.known = frozenset(self.position)
         self.with_points = vote_type in POINTS_TYPES
         self.voter_col = _column(header, "voter_id", "votes")
         self.vote_col = _column(header, "vote", "votes")
@@ -372,20 +391,47 @@ def _parse_counted(text: str) -> PbElection | None:
     """META and PROJECTS read row by row, VOTES counted; None where the row-by-row reader
     must decide (quoted cells, NUL, blank lines, a wrong number of cells, anything it would
     reject), so that both readers accept the same files and read them the same way."""
-    handle = io.StringIO(text, newline="")
-    rows = _rows(_without_bom(handle))
-    meta, project_header = _read_meta(rows)
-    projects, vote_header = _read_projects(rows, project_header)
+    head = _head(text)
+    try:
+        end, meta, project_header, projects, vote_header = _read_head(head)
+    except PabulibFormatError:
+        if head is text:
+            raise
+        end, meta, project_header, projects, vote_header = _read_head(text)
     reader = _VoteReader(
         vote_header,
         meta.get("vote_type", "approval"),
         (p.project_id for p in projects),
         voter_data=False,
     )
-    votes = _count_votes(text[handle.tell() :], reader)
+    votes = _count_votes(text[end:], reader)
     if votes is None:
         return None
     return PbElection(meta, projects, votes, tuple(project_header), tuple(vote_header))
+
+
+def _head(text: str) -> str:
+    """``text`` up to the end of the line after the first line starting ``VOTES`` (the title
+    and the header), where nothing before is quoted: the row reader reads the same rows from
+    it, without copying a whole big file. Otherwise the whole text."""
+    title = text.find("\nVOTES")
+    header = text.find("\n", title + 1) if title >= 0 else -1
+    end = text.find("\n", header + 1) if header >= 0 else -1
+    if end < 0 or '"' in text[:end]:
+        return text
+    return text[: end + 1]
+
+
+def _read_head(
+    text: str,
+) -> tuple[int, dict[str, str], list[str], tuple[PbProject, ...], list[str]]:
+    """Where VOTES rows start in ``text``, META, the PROJECTS header and rows, and the VOTES
+    header."""
+    handle = io.StringIO(text, newline="")
+    rows = _rows(_without_bom(handle))
+    meta, project_header = _read_meta(rows)
+    projects, vote_header = _read_projects(rows, project_header)
+    return handle.tell(), meta, project_header, projects, vote_header
 
 
 def _count_votes(body: str, reader: _VoteReader) -> PbVotes | None:
@@ -395,59 +441,129 @@ def _count_votes(body: str, reader: _VoteReader) -> PbVotes | None:
     if "\r" in body:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
     body = body.rstrip("\n")
-    lines = body.split("\n")
-    if not body or set(map(str.count, lines, repeat(";"))) != {reader.width - 1}:
+    if not body:
         return None
-    last = max(reader.vote_col, reader.points_col)
-    rows = map(methodcaller("split", ";", last + 1), lines)
+    columns = [reader.vote_col, reader.points_col] if reader.with_points else [reader.vote_col]
+    cells = _inner_columns(body, reader.width, columns) or _columns(body, reader.width, columns)
+    if cells is None:
+        return None
     try:
         if reader.with_points:
-            pairs = map(itemgetter(reader.vote_col, reader.points_col), rows)
-            tally = _Tally.read(reader, Counter(pairs))
+            tally = _Tally.read(reader, Counter(zip(*cells, strict=True)))
         else:
-            tally = _Tally.count(reader, Counter(map(itemgetter(reader.vote_col), rows)))
+            tally = _Tally.count(reader, Counter(cells[0]))
     except PabulibFormatError:
         return None
-    return PbVotes(body, reader, len(lines), tally)
+    return PbVotes(body, reader, len(cells[0]), tally)
+
+
+def _inner_columns(body: str, width: int, columns: list[int]) -> list[list[str]] | None:
+    """The cells of ``columns`` (neither the first nor the last) of every line, if every line
+    has ``width`` cells: ``body`` cut at each ``;`` has each line's cells ``width - 1`` apart,
+    the last cell of a line and the first of the next in one piece with the newline between.
+    """
+    if not all(0 < column < width - 1 for column in columns):
+        return None
+    lines = body.count("\n") + 1
+    pieces = body.split(";")
+    step = width - 1
+    if len(pieces) != lines * step + 1:
+        return None
+    # ``lines - 1`` newlines, one in each joined piece: then each line has ``width`` cells
+    if not all(map(contains, islice(pieces, step, lines * step, step), repeat("\n"))):
+        return None
+    return [pieces[column::step] for column in columns]
+
+
+def _columns(body: str, width: int, columns: list[int]) -> list[list[str]] | None:
+    """The cells of ``columns`` of every line, if every line has ``width`` cells."""
+    lines = body.split("\n")
+    if set(map(str.count, lines, repeat(";"))) != {width - 1}:
+        return None
+    rows = list(map(methodcaller("split", ";", max(columns) + 1), lines))
+    return [list(map(itemgetter(column), rows)) for column in columns]
 
 
 class _Tally:
     """The distinct votes of a VOTES section and how many voters cast each.
 
     Either ``plain``: each distinct vote cell is a comma list of known ids without blanks or
-    spaces, so splitting it (and collapsing repeats) is reading it; or ``ballots``: each
-    distinct cell (with its points) read as ``_VoteReader`` reads a row.
+    spaces, so splitting it (and collapsing repeats) is reading it; or ``read``: each
+    distinct cell (with its points) read as ``_VoteReader`` reads a row, with its voters (two
+    cells may read the same: they are added up in ``ballot_counts``, when first asked for).
     """
 
-    def __init__(self, plain: dict[str, int] | None, ballots: dict[Ballot, int] | None) -> None:
+    def __init__(
+        self,
+        reader: _VoteReader,
+        plain: dict[str, int] | None,
+        read: list[tuple[Ballot, int]] | None,
+        numbers: list[int] | None = None,
+    ) -> None:
+        self.position = reader.position
+        self.projects = reader.projects
         self.plain = plain
-        self.ballots = ballots
+        self.read_cells = read
+        self.ballots: dict[Ballot, int] | None = None
+        self.numbers = numbers  # the plain cells' ids one after the other, by number
         self._groups: dict[frozenset[str], int] | None = None
+        self._index: ApprovalIndex | None = None
+        self._counts: list[int] | None = None
 
     @classmethod
     def count(cls, reader: _VoteReader, cells: Counter[str]) -> _Tally:
-        joined = "\n" + "\n".join(cells) + "\n"
-        if any(bad in joined for bad in (" ", ",,", "\n,", ",\n", "\n\n")):
+        try:  # plain: every piece between commas is a known id
+            numbers = list(map(reader.position.__getitem__, ",".join(cells).split(",")))
+        except KeyError:  # a blank, a space, an empty cell or an unknown id: read each
             return cls.read(reader, Counter({(cell, ""): n for cell, n in cells.items()}))
-        if not reader.known.issuperset(joined[1:-1].replace("\n", ",").split(",")):
-            raise PabulibFormatError(reason="unknown_project")
-        return cls(dict(cells), None)
+        return cls(reader, dict(cells), None, numbers)
 
     @classmethod
     def read(cls, reader: _VoteReader, cells: Counter[tuple[str, str]]) -> _Tally:
-        ballots: dict[Ballot, int] = {}
-        for (vote, points), n in cells.items():
-            ballot = reader.ballot(vote, points, 0)[:2]
-            ballots[ballot] = ballots.get(ballot, 0) + n
-        return cls(None, ballots)
+        read = [(reader.ballot(vote, points, 0)[:2], n) for (vote, points), n in cells.items()]
+        return cls(reader, None, read)
 
     def ballot_counts(self) -> dict[Ballot, int]:
         if self.ballots is None:
+            read: list[tuple[Ballot, int]]
+            if self.read_cells is None:
+                read = [
+                    ((tuple(dict.fromkeys(cell.split(","))), None), n)
+                    for cell, n in (self.plain or {}).items()
+                ]
+            else:
+                read = self.read_cells
             self.ballots = {}
-            for cell, n in (self.plain or {}).items():
-                ballot = (tuple(dict.fromkeys(cell.split(","))), None)
+            for ballot, n in read:
                 self.ballots[ballot] = self.ballots.get(ballot, 0) + n
         return self.ballots
+
+    def counts(self) -> list[int]:
+        """How many voters list each project (by number), counted once."""
+        if self._counts is None:
+            if self.plain is None and self._index is None:  # no index needed for counting
+                counts, position = [0] * self.projects, self.position
+                for group, n in self.approval_groups().items():
+                    for project_id in group:
+                        counts[position[project_id]] += n
+                self._counts = counts
+            else:
+                self._counts = self.approval_index().counts()
+        return self._counts
+
+    def approval_index(self) -> ApprovalIndex:
+        """The approval ballots by number (a plain cell is one group), built once."""
+        if self._index is None:
+            count = self.projects
+            if self.plain is None:
+                groups = self.approval_groups()
+                ballots = [list(map(self.position.__getitem__, ballot)) for ballot in groups]
+                self._index = index_ballots(ballots, list(groups.values()), count)
+            else:
+                lengths = list(map(add, map(str.count, self.plain, repeat(",")), repeat(1)))
+                numbers = self.numbers or []
+                self._index = index_flat(numbers, lengths, list(self.plain.values()), count)
+        return self._index
 
     def approval_groups(self) -> dict[frozenset[str], int]:
         if self._groups is None:
@@ -455,18 +571,14 @@ class _Tally:
         return self._groups
 
     def _add_up_groups(self) -> dict[frozenset[str], int]:
-        if self.plain is None:
-            keys = list(map(frozenset, map(itemgetter(0), self.ballot_counts())))
-            counts = list(self.ballot_counts().values())
+        if self.read_cells is not None:  # their points left aside: no need to add them up
+            keys = [frozenset(projects) for (projects, _), _ in self.read_cells]
+            counts = list(map(itemgetter(1), self.read_cells))
         else:
-            keys = list(map(frozenset, map(str.split, self.plain, repeat(","))))
-            counts = list(self.plain.values())
+            plain = self.plain or {}
+            keys = list(map(frozenset, map(str.split, plain, repeat(","))))
+            counts = list(plain.values())
         return _add_up(keys, counts)
-
-    def approval_counts(self) -> Counter[str]:
-        groups = self.approval_groups()
-        listed = chain.from_iterable(map(repeat, groups, groups.values()))
-        return Counter(chain.from_iterable(listed))
 
 
 def _add_up(keys: list[frozenset[str]], counts: list[int]) -> dict[frozenset[str], int]:

@@ -10,8 +10,9 @@
 
 A ballot supports every project it lists (duplicates collapsed, as ``pabulib`` reads them).
 Scores and profiles come from the file's distinct votes and how many voters cast each
-(``PbElection.ballot_counts`` / ``approval_groups`` / ``approval_counts``), never voter by
-voter, so a file read with ``voter_data=False`` is replayed without its rows being read.
+(``PbElection.ballot_counts`` / ``approval_index`` / ``approval_counts``), never voter by
+voter, so a file read with ``voter_data=False`` is replayed without its rows being read; the
+MES rules get the ballots by project number (``indexed_of``), cut from the vote cells once.
 ``threshold=True`` applies the file's ``min_project_score_threshold`` to the greedy rules, as
 Pabulib's ``greedy-threshold`` does: the score is the number of supporters, or the total points
 on cumulative and scoring files.
@@ -19,7 +20,9 @@ on cumulative and scoring files.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from fractions import Fraction
 
 from . import outcomes
 from .pabulib import POINTS_TYPES, PbElection
@@ -40,12 +43,24 @@ def profile_of(election: PbElection) -> outcomes.Profile[str]:
     return outcomes.grouped_profile(election.costs, election.budget, election.approval_groups())
 
 
+def indexed_of(election: PbElection) -> outcomes.IndexedProfile[str]:
+    """The approval profile of a file by number, cut from the vote cells without a set each."""
+    ids = [p.project_id for p in election.projects]
+    return outcomes.IndexedProfile(election.costs, election.budget, ids, election.approval_index())
+
+
 def _points(election: PbElection) -> dict[str, outcomes.Number]:
     """Total points per project (cumulative and scoring files)."""
-    totals: dict[str, outcomes.Number] = {}
+    weighted: Counter[tuple[str, int, int]] = Counter()  # (project, points as n/d): voters
     for (projects, points), n in election.ballot_counts().items():
         for project, value in zip(projects, points or (), strict=True):
-            totals[project] = totals.get(project, 0) + value * n
+            weighted[project, value.numerator, value.denominator] += n
+    totals: dict[str, outcomes.Number] = {}
+    for (project, numerator, denominator), n in weighted.items():
+        total: outcomes.Number = numerator * n
+        if denominator != 1:
+            total = Fraction(total, denominator)
+        totals[project] = totals.get(project, 0) + total
     return totals
 
 
@@ -99,4 +114,4 @@ def replay(election: PbElection, rule: str, *, threshold: bool = False) -> outco
     }
     if rule not in mes_rules:
         raise ValueError(f"unknown rule {rule!r}")
-    return mes_rules[rule](profile_of(election), tie)
+    return mes_rules[rule](indexed_of(election), tie)
