@@ -12,7 +12,7 @@ from tests.conftest import TEST_PEPPER, is_postgres
 from tests.factories import World
 from voting.domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
 from voting.extensions import db
-from voting.models import Ballot, BallotChoice, Participation, VotingCode
+from voting.models import Ballot, BallotChoice, Participation, Resident, VotingCode
 from voting.services import rounds, voting
 
 PEPPER = TEST_PEPPER.encode()
@@ -158,3 +158,26 @@ def test_ballot_ids_do_not_follow_cast_order_on_sqlite(world, now):
     stored = db.session.scalars(select(Ballot.id)).all()  # storage order
     assert len(set(stored)) == 12
     assert stored == sorted(stored), "ballots are kept in random-id order, not insertion order"
+
+
+def test_cast_refused_when_the_resident_moved_out_after_login(world, now):
+    """The claim itself checks the roll: a code whose resident moved out between login and
+    confirm casts nothing and stays unused."""
+    round_id = world.open_round(now)
+    world.residents(2)
+    codes = world.issue_codes(round_id)
+    login = voting.login_with_code(codes[0], pepper=PEPPER, now=now)
+    db.session.get(Resident, login_resident(login)).status = "moved_out"
+    db.session.commit()
+
+    with pytest.raises(AlreadyVoted):
+        voting.cast_ballot(login, [world.candidates[0].id], now=now)
+
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at).where(VotingCode.id == login.id)) is None
+    assert len(_cast(codes[1], [world.candidates[0].id], now)) == 16  # the neighbour votes
+
+
+def login_resident(login: voting.Credential) -> int:
+    return db.session.scalar(select(VotingCode.resident_id).where(VotingCode.id == login.id))
