@@ -181,3 +181,24 @@ def test_cast_refused_when_the_resident_moved_out_after_login(world, now):
 
 def login_resident(login: voting.Credential) -> int:
     return db.session.scalar(select(VotingCode.resident_id).where(VotingCode.id == login.id))
+
+
+def test_a_close_between_the_check_and_the_write_refuses_the_cast(world, now, monkeypatch):
+    """On SQLite the ballot is checked before the write lock; a close that commits in between
+    is refused by the trigger, and the resident is told the round is not open."""
+    round_id = world.open_round(now)
+    world.residents(1)
+    login = voting.login_with_code(world.issue_codes(round_id)[0], pepper=PEPPER, now=now)
+    official, begin = world.official, voting.begin_write
+
+    def close_first() -> None:
+        rounds.close_round(official, round_id, reason="测试", now=now)
+        begin()
+
+    monkeypatch.setattr(voting, "begin_write", close_first)
+    with pytest.raises(RoundNotOpen):
+        voting.cast_ballot(login, [world.candidates[0].id], now=now)
+
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at).where(VotingCode.id == login.id)) is None

@@ -134,19 +134,29 @@ def cast_ballot(
     now = now or utcnow()
     minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     round_id = credential.round_id
-    begin_write()
     # The statements go straight to the session's connection: the ORM layer of
     # Session.execute adds nothing for plain table statements and costs CPU on every cast.
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if not postgres:
+        # SQLite has one write lock for the whole database: read and check the ballot
+        # before taking it, so casts queue only for their writes. A close committed in
+        # between is caught by the trigger that refuses the insert (handled below).
+        try:
+            chosen = _checked(db.session.connection(), credential, choices, now, _DEFINITION)
+        except VotingError:
+            db.session.rollback()
+            raise
+    begin_write()
     conn = db.session.connection()
     try:
-        rnd, rule, candidates = _definition(conn, round_id, _locked_definition(conn))
-        lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
-        chosen = validate_ballot(rule, candidates, choices)
+        if postgres:  # under the round lock close must wait for
+            chosen = _checked(conn, credential, choices, now, _DEFINITION_SHARED)
         receipt = receipt or codes.generate_receipt(rng)
         _store(conn, credential, chosen, receipt, now, minute)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        _ensure_still_open(round_id, now)
         raise previous_participation(round_id, _resident_of(credential)) from None
     except VotingError:
         db.session.rollback()
@@ -254,10 +264,23 @@ _INSERT_BALLOT = Ballot.__table__.insert()
 _INSERT_CHOICE = BallotChoice.__table__.insert()
 
 
-def _locked_definition(conn: Connection) -> Select[Any]:
-    """The definition query under the round lock where the database has one (on SQLite
-    the cast already holds the write lock from BEGIN IMMEDIATE)."""
-    return _DEFINITION_SHARED if conn.dialect.name == "postgresql" else _DEFINITION
+def _checked(
+    conn: Connection, credential: Credential, choices: Choices, now: datetime, query: Select[Any]
+) -> dict[int, int]:
+    """The ballot checked against the round's window and frozen rule: candidate → points."""
+    rnd, rule, candidates = _definition(conn, credential.round_id, query)
+    lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
+    return validate_ballot(rule, candidates, choices)
+
+
+def _ensure_still_open(round_id: int, now: datetime) -> None:
+    """After a refused write: RoundNotOpen if the round closed meanwhile (the triggers
+    refuse a ballot for a closed round), rather than a misleading AlreadyVoted."""
+    try:
+        rnd, _rule, _candidates = _definition(db.session.connection(), round_id, _DEFINITION)
+        lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
+    finally:
+        db.session.rollback()
 
 
 def _definition(
