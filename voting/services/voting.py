@@ -134,8 +134,6 @@ def cast_ballot(
     now = now or utcnow()
     minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     round_id = credential.round_id
-    # The statements go straight to the session's connection: the ORM layer of
-    # Session.execute adds nothing for plain table statements and costs CPU on every cast.
     postgres = db.session.get_bind().dialect.name == "postgresql"
     if not postgres:
         # SQLite has one write lock for the whole database: read and check the ballot
@@ -147,6 +145,8 @@ def cast_ballot(
             db.session.rollback()
             raise
     begin_write()
+    # The statements go straight to the session's connection: the ORM layer of
+    # Session.execute adds nothing for plain table statements and costs CPU on every cast.
     conn = db.session.connection()
     try:
         if postgres:  # under the round lock close must wait for
