@@ -31,7 +31,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (complete metadata for Alembic)
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import (
+        babel,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+        ping_postgres_on_checkout,
+    )
     from .models.types import render_migration_item
     from .security import init_security
     from .static_files import init_static_files
@@ -39,6 +47,9 @@ def register_extensions(app: Flask) -> None:
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        with app.app_context():
+            ping_postgres_on_checkout(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)

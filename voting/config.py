@@ -107,6 +107,11 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config.update(overrides)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # PostgreSQL gets a leaner ping of its own (extensions.ping_postgres_on_checkout).
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["pool_pre_ping"] = False
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     refuse_default_secrets(app)
 
 

@@ -13,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -72,3 +73,37 @@ def _sqlite_on_begin(conn: Any) -> None:
         return
     mode = conn.get_execution_options().get("sqlite_begin", "")
     conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def ping_postgres_on_checkout(engine: Engine) -> None:
+    """What ``pool_pre_ping`` does, for psycopg at a fraction of its cost.
+
+    SQLAlchemy's pre-ping on psycopg switches the connection to autocommit, runs ";" through
+    a cursor and switches back: about half a millisecond of CPU on every request (measured,
+    a fifth of a cast's CPU). This sends the same empty query straight through libpq
+    (``Connection.pgconn``, psycopg's documented low-level handle) and leaves psycopg's
+    transaction state alone. A connection that does not answer raises DisconnectionError,
+    which makes the pool discard it and hand out a fresh one, as pre-ping does: a database
+    restart still costs no request an error page.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            result = dbapi_connection.pgconn.exec_(b"")
+            healthy = result.status == _EMPTY_QUERY and not dbapi_connection.broken
+        except Exception as exc:  # a dead socket surfaces as any psycopg error
+            raise DisconnectionError() from exc
+        if not healthy:
+            raise DisconnectionError()
+
+
+def _empty_query_status() -> Any:
+    try:
+        from psycopg import pq
+    except ImportError:  # the postgres extra is not installed: no PostgreSQL engine either
+        return None
+    return pq.ExecStatus.EMPTY_QUERY
+
+
+_EMPTY_QUERY = _empty_query_status()

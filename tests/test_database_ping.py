@@ -1,0 +1,35 @@
+"""A pooled PostgreSQL connection that died is replaced at checkout, not reported as an error."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.conftest import is_postgres
+from voting.extensions import db
+
+
+def test_connections_killed_by_a_restart_are_replaced_before_use(app):
+    if not is_postgres():
+        pytest.skip("the checkout ping is PostgreSQL's")
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+    # Fill the pool with connections, then end them all from outside, as a restart would.
+    sessions = [db.engine.connect() for _ in range(3)]
+    pids = {conn.execute(text("SELECT pg_backend_pid()")).scalar() for conn in sessions}
+    for conn in sessions:
+        conn.close()
+    outside = create_engine(db.engine.url, poolclass=NullPool)
+    with outside.connect() as admin:
+        ended = admin.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    outside.dispose()
+    assert ended >= len(pids) == 3
+
+    for _ in range(3):  # every pooled connection is dead; each checkout must still work
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
