@@ -7,11 +7,13 @@ project's supporter groups without a set or a dict per ballot.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, chain, islice, repeat
 from operator import eq
-from typing import overload
+from typing import TypeVar, overload
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,19 @@ def index_ballots(
     """The index of ``ballots`` (project numbers below ``count``) cast by ``weights`` voters."""
     flat = list(chain.from_iterable(ballots))
     return index_flat(flat, list(map(len, ballots)), weights, count)
+
+
+def index_groups(
+    groups: Iterable[tuple[Iterable[K], int]], position: Mapping[K, int], count: int
+) -> ApprovalIndex:
+    """The index of ``groups`` — (the keys a ballot lists, how many voters cast it) — with
+    each key numbered by ``position`` (below ``count``)."""
+    ballots: list[list[int]] = []
+    weights: list[int] = []
+    for keys, n in groups:
+        ballots.append(list(map(position.__getitem__, keys)))
+        weights.append(n)
+    return index_ballots(ballots, weights, count)
 
 
 def index_flat(

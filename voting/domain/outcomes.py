@@ -89,7 +89,7 @@ from fractions import Fraction
 from itertools import chain
 from typing import Generic, TypeVar
 
-from .approvals import ApprovalIndex, index_ballots
+from .approvals import ApprovalIndex, index_groups
 from .equal_shares import ExactRun, MesData, MesResult, MesRun, TooClose, run_mes
 
 P = TypeVar("P", bound=Hashable)
@@ -117,10 +117,8 @@ class Profile(Generic[P]):
         """The same profile with projects numbered in ``costs`` order."""
         ids = list(self.costs)
         position = {p: i for i, p in enumerate(ids)}
-        ballots = [list(map(position.__getitem__, ballot)) for ballot, _ in self.groups]
-        weights = [n for _, n in self.groups]
         return IndexedProfile(
-            self.costs, self.budget, ids, index_ballots(ballots, weights, len(ids))
+            self.costs, self.budget, ids, index_groups(self.groups, position, len(ids))
         )
 
 
@@ -326,10 +324,8 @@ class _Stride:
     retried: bool = False
 
     def proved(self, slack: float) -> None:
-        guess = self.jump * (slack + 1) * SLACK_TRUST
-        self.jump = max(
-            1, min(4 * self.jump, MAX_JUMP, int(guess) if guess < MAX_JUMP else MAX_JUMP)
-        )
+        guess = min(self.jump * (slack + 1) * SLACK_TRUST, MAX_JUMP)  # slack may be inf
+        self.jump = max(1, min(4 * self.jump, int(guess)))
         self.retried = False
 
     def failed(self) -> None:

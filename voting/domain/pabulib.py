@@ -56,7 +56,7 @@ from operator import add, contains, itemgetter, methodcaller
 from pathlib import Path
 from typing import overload
 
-from .approvals import ApprovalIndex, index_ballots, index_flat
+from .approvals import ApprovalIndex, index_flat, index_groups
 from .errors import InvalidInput
 
 SECTIONS = ("meta", "projects", "votes")
@@ -146,9 +146,7 @@ class PbElection:
         if isinstance(self.votes, PbVotes):
             return self.votes.tally.approval_index()
         position = {p.project_id: i for i, p in enumerate(self.projects)}
-        groups = self.approval_groups()
-        ballots = [[position[p] for p in ballot] for ballot in groups]
-        return index_ballots(ballots, list(groups.values()), len(self.projects))
+        return index_groups(self.approval_groups().items(), position, len(self.projects))
 
     def approval_counts(self) -> dict[str, int]:
         """How many voters listed each project (every project, zero included)."""
@@ -556,9 +554,8 @@ class _Tally:
         if self._index is None:
             count = self.projects
             if self.plain is None:
-                groups = self.approval_groups()
-                ballots = [list(map(self.position.__getitem__, ballot)) for ballot in groups]
-                self._index = index_ballots(ballots, list(groups.values()), count)
+                groups = self.approval_groups().items()
+                self._index = index_groups(groups, self.position, count)
             else:
                 lengths = list(map(add, map(str.count, self.plain, repeat(",")), repeat(1)))
                 numbers = self.numbers or []

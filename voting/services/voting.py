@@ -199,30 +199,11 @@ _DEFINITION = (
 )
 # PostgreSQL: a lock on the round row (only) that close's FOR UPDATE must wait for.
 _DEFINITION_SHARED = _DEFINITION.with_for_update(read=True, of=_ROUNDS)
-_CODES = VotingCode.__table__
-_RESIDENTS = Resident.__table__
-_CLAIM_CODE = (
-    _CODES.update()
-    .where(
-        _CODES.c.id == bindparam("b_code_id"),
-        _CODES.c.round_id == bindparam("b_round_id"),
-        _CODES.c.used_at.is_(None),
-        # A correlated EXISTS, not IN (SELECT …): SQLite builds the whole IN list, every
-        # active resident of the roll, for each cast (measured: a cast got slower with the
-        # size of the roll); the EXISTS is one primary-key lookup on both databases.
-        _RESIDENTS.select()
-        .with_only_columns(_RESIDENTS.c.id)
-        .where(_RESIDENTS.c.id == _CODES.c.resident_id, _RESIDENTS.c.status == "active")
-        .exists(),
-    )
-    .values(used_at=bindparam("b_minute"))
-    .returning(_CODES.c.resident_id)
-)
 _INSERT_PARTICIPATION = Participation.__table__.insert()
 # PostgreSQL: the claim, the participation, the ballot and its choices in one statement, one
 # round trip instead of four. Each step feeds the next through RETURNING, so a spent
 # credential writes nothing and the statement returns no row; a second participation still
-# fails on the UNIQUE constraint. The same rows as _claim, add_participation and add_ballot.
+# fails on the UNIQUE constraint. The same rows as _CLAIMS, add_participation and add_ballot.
 _STORE = """
 WITH claim AS ({claim}),
 part AS (
@@ -241,25 +222,32 @@ marks AS (
   RETURNING 1)
 SELECT resident_id, (SELECT count(*) FROM marks) AS marks FROM part
 """
-_CLAIM_CODE_SQL = """
+# The claim of each kind of credential, used alone (SQLite) and inside _STORE (PostgreSQL).
+# A voting code is consumed by a conditional UPDATE; the roll is checked with a correlated
+# EXISTS, not IN (SELECT …): SQLite builds the whole IN list, every active resident of the
+# roll, for each cast (measured: a cast got slower with the size of the roll); the EXISTS is
+# one primary-key lookup on both databases. A verified phone challenge is read, not spent.
+_CLAIM_SQL = {
+    "code": """
   UPDATE voting_code SET used_at = :minute
   WHERE id = :credential_id AND round_id = :round_id AND used_at IS NULL
     AND EXISTS (SELECT 1 FROM resident
                 WHERE resident.id = voting_code.resident_id AND resident.status = 'active')
-  RETURNING resident_id"""
-_CLAIM_SMS_SQL = """
+  RETURNING resident_id""",
+    "sms": """
   SELECT resident_id FROM otp_challenge
-  WHERE id = :credential_id AND round_id = :round_id AND consumed_at > :cutoff"""
+  WHERE id = :credential_id AND round_id = :round_id AND consumed_at > :cutoff""",
+}
 
 
-def _store_statement(claim: str) -> TextClause:
-    sql = _STORE.format(claim=claim)
+def _typed(sql: str) -> TextClause:
+    """``sql`` with its time parameters bound as the columns' UTC datetimes."""
     times = [bindparam(name, type_=UTCDateTime()) for name in ("minute", "cutoff")]
     return text(sql).bindparams(*(b for b in times if f":{b.key}" in sql))
 
 
-_STORE_CODE = _store_statement(_CLAIM_CODE_SQL)
-_STORE_SMS = _store_statement(_CLAIM_SMS_SQL)
+_CLAIMS = {kind: _typed(sql) for kind, sql in _CLAIM_SQL.items()}
+_STORES = {kind: _typed(_STORE.format(claim=sql)) for kind, sql in _CLAIM_SQL.items()}
 _INSERT_BALLOT = Ballot.__table__.insert()
 _INSERT_CHOICE = BallotChoice.__table__.insert()
 
@@ -336,46 +324,34 @@ def _store(
 ) -> None:
     """Claim the credential and write the participation and the ballot (in the caller's
     transaction); AlreadyVoted if the credential was spent."""
-    if conn.dialect.name != "postgresql":
-        resident_id = _claim(credential, now, minute)
-        add_participation(credential.round_id, resident_id, credential.kind, minute)
-        add_ballot(credential.round_id, chosen, None, receipt=receipt)
-        return
-    params = {
+    claim = {
         "credential_id": credential.id,
         "round_id": credential.round_id,
         "minute": minute,
         "cutoff": now - SMS_CREDENTIAL_LIFETIME,
-        "channel": credential.kind,
-        "ballot_id": random_id(),
-        "receipt_hash": codes.receipt_hash(receipt),
-        "receipt_hint": receipt[:8],
-        "candidates": list(chosen),
-        "points": list(chosen.values()),
     }
-    statement = _STORE_CODE if credential.kind == "code" else _STORE_SMS
-    if conn.execute(statement, params).first() is None:
-        db.session.rollback()
-        raise previous_participation(credential.round_id, _resident_of(credential))
-
-
-def _claim(credential: Credential, now: datetime, minute: datetime) -> int:
-    """The resident behind the credential, consuming a voting code; AlreadyVoted if spent."""
-    if credential.kind == "code":
-        params = {"b_code_id": credential.id, "b_round_id": credential.round_id, "b_minute": minute}
-        resident_id = db.session.connection().execute(_CLAIM_CODE, params).scalar()
+    if conn.dialect.name == "postgresql":
+        stored = conn.execute(
+            _STORES[credential.kind],
+            {
+                **claim,
+                "channel": credential.kind,
+                "ballot_id": random_id(),
+                "receipt_hash": codes.receipt_hash(receipt),
+                "receipt_hint": receipt[:8],
+                "candidates": list(chosen),
+                "points": list(chosen.values()),
+            },
+        ).first()
+        resident_id = None if stored is None else stored.resident_id
     else:
-        resident_id = db.session.scalar(
-            select(OtpChallenge.resident_id).where(
-                OtpChallenge.id == credential.id,
-                OtpChallenge.round_id == credential.round_id,
-                OtpChallenge.consumed_at > now - SMS_CREDENTIAL_LIFETIME,
-            )
-        )
+        resident_id = conn.execute(_CLAIMS[credential.kind], claim).scalar()
+        if resident_id is not None:
+            add_participation(credential.round_id, resident_id, credential.kind, minute)
+            add_ballot(credential.round_id, chosen, None, receipt=receipt)
     if resident_id is None:
         db.session.rollback()
         raise previous_participation(credential.round_id, _resident_of(credential))
-    return resident_id
 
 
 def add_participation(
