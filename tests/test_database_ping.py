@@ -33,3 +33,21 @@ def test_connections_killed_by_a_restart_are_replaced_before_use(app):
     for _ in range(3):  # every pooled connection is dead; each checkout must still work
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() not in pids
+
+
+def test_a_rollback_keeps_the_connections_prepared_statements(app):
+    """psycopg forgets a connection's prepared statements on rollback; the app's rollback
+    goes through libpq first so they survive (every read-only request ends in a rollback)."""
+    if not is_postgres():
+        pytest.skip("psycopg's prepared statements")
+    with db.engine.connect() as conn:
+        for _ in range(6):  # psycopg prepares a statement on its fifth run
+            conn.execute(text("SELECT count(*) FROM voting_round WHERE id = :r"), {"r": 1})
+        conn.rollback()
+        prepared = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar()
+        assert prepared >= 1
+        # The transaction really ended: a write rolled back is gone.
+        conn.execute(text("CREATE TEMPORARY TABLE rolled_back (x int)"))
+        conn.rollback()
+        gone = conn.execute(text("SELECT to_regclass('pg_temp.rolled_back') IS NULL")).scalar()
+        assert gone is True

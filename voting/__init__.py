@@ -35,6 +35,7 @@ def register_extensions(app: Flask) -> None:
         babel,
         csrf,
         db,
+        keep_prepared_statements,
         limiter,
         login_manager,
         migrate,
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         with app.app_context():
             ping_postgres_on_checkout(db.engine)
+            keep_prepared_statements(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -98,12 +98,40 @@ def ping_postgres_on_checkout(engine: Engine) -> None:
             raise DisconnectionError()
 
 
-def _empty_query_status() -> Any:
+def keep_prepared_statements(engine: Engine) -> None:
+    """Roll back through libpq, so that psycopg keeps the connection's prepared statements.
+
+    psycopg prepares a statement on a connection once it has run five times there, and
+    PostgreSQL then reuses its plan. But psycopg forgets every prepared statement of the
+    connection on ``rollback()`` and sends DEALLOCATE ALL: a conservative rule for
+    applications that change the schema inside transactions, which this one does not do
+    while serving. Every request that only reads ends with a rollback (Flask-SQLAlchemy's
+    teardown), as does the check after a cast of whether a batch is due for sealing, so the
+    cast's statements were planned again on most casts (measured: 617 plans per 1,000
+    casts, and 1.2–1.4 ms of PostgreSQL CPU per cast instead of 0.6).
+
+    This sends ROLLBACK straight through libpq first (as the checkout ping does); psycopg's
+    own rollback then finds the connection idle and returns without clearing its cache.
+    The transaction ends the same way. A server-side prepared statement is not
+    transactional, so the ones psycopg knows of still exist after the rollback. If the
+    ROLLBACK cannot be sent, the connection is still in its transaction and psycopg's
+    rollback runs as before, reporting the error.
+    """
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn: Any) -> None:
+        raw = conn.connection.dbapi_connection
+        if raw is not None and raw.pgconn.transaction_status != _PQ.TransactionStatus.IDLE:
+            raw.pgconn.exec_(b"ROLLBACK")
+
+
+def _libpq() -> Any:
     try:
         from psycopg import pq
     except ImportError:  # the postgres extra is not installed: no PostgreSQL engine either
         return None
-    return pq.ExecStatus.EMPTY_QUERY
+    return pq
 
 
-_EMPTY_QUERY = _empty_query_status()
+_PQ = _libpq()
+_EMPTY_QUERY = _PQ.ExecStatus.EMPTY_QUERY if _PQ else None
