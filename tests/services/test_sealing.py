@@ -60,6 +60,27 @@ def test_changing_a_sealed_ballot_breaks_its_batch_root(app, world, now, monkeyp
     assert sealing.verify_batches(round_id) == [1]
 
 
+def test_a_batch_read_in_slices_has_the_same_root(app, world, now, monkeypatch):
+    """A batch's choices are read by ballot id in slices; a batch larger than a slice gets
+    the root of all its ballots, and a change in any slice still shows."""
+    monkeypatch.setitem(app.config, "SEAL_BATCH_SIZE", 5)
+    monkeypatch.setattr("voting.services.voting.SEAL_CHECK_EVERY", 1)
+    round_id = world.open_round(now)
+    world.residents(5)
+    _cast_all(world.issue_codes(round_id), world.candidates[0].id, now)
+    assert sealing.verify_batches(round_id) == []
+
+    monkeypatch.setattr(sealing, "_LOOKUP_SLICE", 2)
+    assert sealing.verify_batches(round_id) == []
+    last = db.session.scalars(select(Ballot.id).order_by(Ballot.id.desc())).first()
+    db.session.execute(
+        text("UPDATE ballot_choice SET candidate_id = :c WHERE ballot_id = :b"),
+        {"c": world.candidates[1].id, "b": last},
+    )
+    db.session.commit()
+    assert sealing.verify_batches(round_id) == [1]
+
+
 def test_close_seals_the_rest_and_keeps_every_receipt(world, now):
     round_id = world.open_round(now)
     world.residents(5)

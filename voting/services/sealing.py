@@ -32,19 +32,34 @@ SEAL_BATCH_SIZE = 50
 logger = logging.getLogger(__name__)
 
 
-def _leaves(round_id: int, batch_no: int | None) -> dict[str, dict[int, int]]:
-    """receipt_hash → {candidate: points} for the round's ballots in one batch (None:
-    unsealed)."""
-    condition = Ballot.batch_no.is_(None) if batch_no is None else Ballot.batch_no == batch_no
-    rows = db.session.execute(
-        select(Ballot.receipt_hash, BallotChoice.candidate_id, BallotChoice.points)
-        .join(BallotChoice, BallotChoice.ballot_id == Ballot.id)
-        .where(Ballot.round_id == round_id, condition)
+def _leaves(round_id: int, batch_no: int) -> dict[str, dict[int, int]]:
+    """receipt_hash → {candidate: points} for the round's ballots in one batch.
+
+    The batch's ballots by their index, then their choices by primary key, in slices: as a
+    join, PostgreSQL hashed every choice of the round to meet a batch of fifty ballots
+    (measured: 4.9 ms a seal at 15,000 ballots, and growing with the round).
+    """
+    receipts = dict(
+        db.session.execute(
+            select(Ballot.id, Ballot.receipt_hash).where(
+                Ballot.round_id == round_id, Ballot.batch_no == batch_no
+            )
+        ).all()
     )
+    ids = list(receipts)
     ballots: dict[str, dict[int, int]] = defaultdict(dict)
-    for receipt_hash, candidate_id, points in rows:
-        ballots[receipt_hash][candidate_id] = points
+    for start in range(0, len(ids), _LOOKUP_SLICE):
+        rows = db.session.execute(
+            select(BallotChoice.ballot_id, BallotChoice.candidate_id, BallotChoice.points).where(
+                BallotChoice.ballot_id.in_(ids[start : start + _LOOKUP_SLICE])
+            )
+        )
+        for ballot_id, candidate_id, points in rows:
+            ballots[receipts[ballot_id]][candidate_id] = points
     return ballots
+
+
+_LOOKUP_SLICE = 500  # ballot ids per IN list (an imported round is one batch of them all)
 
 
 def unsealed_count(round_id: int) -> int:
