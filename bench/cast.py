@@ -6,11 +6,14 @@
 For each database: a scratch database (PostgreSQL ``bench_cast`` and ``bench_cast_base`` on
 127.0.0.1:5432, dropped first and last; SQLite files in a temp folder), migrated with
 ``flask db upgrade``, one open round with 12 candidates and enough residents with voting
-codes for the whole run. Then two gunicorn servers on loopback, one after the other, with
-the same gunicorn settings:
+codes for the whole run. Then two gunicorn servers on loopback, both up for the whole run
+(the one not measured sits idle), with the same gunicorn settings:
 
 * ``baseline``: ``bench/baseline_app.py``, a bare Flask + Flask-SQLAlchemy POST /vote that
-  inserts one participation and three choice rows; one request per simulated voter.
+  inserts one participation and three choice rows; one request per simulated voter. It is
+  measured just before and just after each cast phase, at the same concurrency, and the
+  ratio uses the mean of the two rates: on a shared machine whose other load drifts over
+  minutes, both sides of the ratio then see the same machine.
 * ``wsgi:app``, measured twice, with cookies and CSRF as a browser sends them:
 
   - ``path``: each simulated resident walks the whole path, GET /vote/c/<code> → GET
@@ -33,8 +36,8 @@ tallied, and every receipt a resident was shown, in either phase, must be a ball
     cast: db=postgresql rate=R baseline=B ratio=R/B p99_ms=P errors=E lost=L
     path: db=postgresql residents_per_s=N p99_ms=Q errors=F
 
-R, B and P (the cast POST's p99) at the highest concurrency (200); N and Q (the whole
-path's p99) there too.
+R, B and P (the cast POST's p99) at the highest concurrency (200), B the mean of the two
+baseline phases around that cast phase; N and Q (the whole path's p99) there too.
 """
 
 from __future__ import annotations
@@ -651,8 +654,11 @@ class DatabaseRun:
         def top(phases: list[Phase]) -> PhaseResult:
             return max((p.result for p in phases), key=lambda r: r.concurrency)
 
-        cast, base, path = top(self.cast), top(self.baseline), top(self.path)
-        ratio = cast.rate / base.rate if base.rate else 0.0
+        cast, path = top(self.cast), top(self.path)
+        # The baseline ran just before and just after the cast phase: their mean rate.
+        bases = [p.result.rate for p in self.baseline if p.result.concurrency == cast.concurrency]
+        base = sum(bases) / len(bases) if bases else 0.0
+        ratio = cast.rate / base if base else 0.0
         errors = (
             sum(p.result.errors for p in self.cast)
             + self.prepare_errors
@@ -660,7 +666,7 @@ class DatabaseRun:
             + len(self.problems)
         )
         return [
-            f"cast: db={self.name} rate={cast.rate:.1f} baseline={base.rate:.1f} "
+            f"cast: db={self.name} rate={cast.rate:.1f} baseline={base:.1f} "
             f"ratio={ratio:.2f} p99_ms={cast.percentile(99):.1f} errors={errors} "
             f"lost={self.lost}",
             f"path: db={self.name} residents_per_s={path.rate:.1f} "
@@ -761,19 +767,23 @@ def run_database(name: str, args: argparse.Namespace, logdir: Path) -> DatabaseR
             flush=True,
         )
         ids = count(1)
-        spec = "baseline_app:create_app()"
-        with gunicorn(spec, target.base_url, args, logdir / f"{name}-baseline.log") as (pid, port):
-            for c in args.concurrency:
-                run.baseline.append(
-                    run_measured(
-                        name, "baseline", pid, port, target.base_pg_db, BareVote(c), ids, c, args
-                    )
-                )
-        # The full-path phases get their own codes, so they cannot run into the cast pools.
+        # The path phases get their own codes, so they cannot run into the cast pools.
         path_codes = iter(made.codes[: path_residents(args)])
         cast_codes = iter(made.codes[path_residents(args) :])
         receipts: dict[str, list[str]] = {"path": [], "cast": []}
-        with gunicorn("wsgi:app", target.app_url, args, logdir / f"{name}-app.log") as (pid, port):
+        spec = "baseline_app:create_app()"
+        with (
+            gunicorn(spec, target.base_url, args, logdir / f"{name}-baseline.log") as base,
+            gunicorn("wsgi:app", target.app_url, args, logdir / f"{name}-app.log") as app,
+        ):
+            (base_pid, base_port), (pid, port) = base, app
+
+            def baseline(c: int) -> Phase:
+                return run_measured(
+                    name, "baseline", base_pid, base_port, target.base_pg_db, BareVote(c), ids,
+                    c, args,
+                )  # fmt: skip
+
             for c in args.concurrency:
                 path = ResidentPath(c, args.think_ms)
                 phase = run_measured(
@@ -785,10 +795,14 @@ def run_database(name: str, args: argparse.Namespace, logdir: Path) -> DatabaseR
             for c in args.concurrency:
                 pool = prepare_pool(name, port, cast_codes, pool, cast_pool(c, args), c, args, run)
                 size, items = len(pool), iter(pool)
+                # The baseline just before and just after the cast, at the same concurrency:
+                # a box whose other load changes over minutes moves both sides alike.
+                run.baseline.append(baseline(c))
                 phase = run_measured(
                     name, "cast", pid, port, target.app_pg_db, cast_only, items, c, args, size
                 )
                 run.cast.append(phase)
+                run.baseline.append(baseline(c))
                 pool = list(items)  # those no user took: reused by the next phase
                 receipts["cast"] += collect_receipts(name, port, phase.result.values, args, run)
         verify_baseline(target.base_url, sum(p.result.completed_total for p in run.baseline), run)
