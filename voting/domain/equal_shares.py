@@ -15,11 +15,11 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import repeat
-from operator import mul
+from operator import itemgetter, mul
 
 EXPAND = 4
 """A project's supporters are listed once per voter unless that is this many times longer."""
@@ -68,6 +68,8 @@ class MesData:
         self.members = [list(groups_of) for groups_of in groups]
         self._list_voters(ours)
         self.unsorted = [RESORT] * len(costs)  # per project: sorts of its money since its own
+        # per project: its members' money in the order of their last sort
+        self.gathers = [_gatherer(members_of) for members_of in self.members]
         self._neighbours: dict[int, set[int]] = {}
         self._asked: set[int] = set()  # big projects whose neighbours were asked for once
         # costs and budget as integers over a common denominator, for quick exact sums
@@ -363,14 +365,20 @@ class MesRun:
         groups, get = data.members[j], self.money.__getitem__
         cost, n = data.fcosts[j], data.support[j]
         if n == len(groups):  # listed once per voter: the money alone will do
-            held = list(map(get, groups))
-            if not self._can_pay(j, sum(held), n):
-                return
-            held.sort()  # in the order of an earlier sort of the groups: nearly sorted
             data.unsorted[j] += 1
-            if data.unsorted[j] >= RESORT:
+            if data.unsorted[j] >= RESORT:  # the groups sorted by money, their money is too
                 data.unsorted[j] = 0
                 groups.sort(key=get)
+                data.gathers[j] = _gatherer(groups)
+                held = list(data.gathers[j](self.money))
+                if not self._can_pay(j, sum(held), n):
+                    return
+            else:
+                # in the order of the last sort of the groups: nearly sorted
+                stale = data.gathers[j](self.money)
+                if not self._can_pay(j, sum(stale), n):
+                    return
+                held = sorted(stale)
             weights = None
         else:
             groups.sort(key=get)  # in the order of the last sort: nearly sorted already
@@ -448,6 +456,15 @@ def _sweep(
         rich -= weight
         poor += 1
     return poor, paid, rich
+
+
+def _gatherer(indices: list[int]) -> Callable[[list[float]], tuple[float, ...]]:
+    """The values at ``indices`` as a tuple: ``itemgetter``, twice as fast as a ``map`` of
+    ``list.__getitem__`` (which returns the value itself for a single index)."""
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda values: (values[only],)
+    return itemgetter(*indices)
 
 
 def _cut(ballots: Sequence[Collection[int]], indices: list[int]) -> Iterator[Collection[int]]:
