@@ -71,7 +71,7 @@ class MesData:
         # per project: its members' money in the order of their last sort
         self.gathers = [_gatherer(members_of) for members_of in self.members]
         self._neighbours: dict[int, set[int]] = {}
-        self._asked: set[int] = set()  # big projects whose neighbours were asked for once
+        self._asked: set[int] = set()  # projects whose neighbours were asked for once
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
         self._scaled = [int(c * unit) for c in costs]
@@ -116,11 +116,12 @@ class MesData:
         return found
 
     def touched(self, j: int) -> Iterable[int]:
-        """The projects whose ρ funding j may change: its neighbours, or, the first time for a
-        project with many groups, simply all (finding them costs more than a single run saves;
-        marking more projects for a new ρ is safe)."""
+        """The projects whose ρ funding j may change: its neighbours, or, the first time, simply
+        all: a project is funded once a run, so only Add1's later runs use them again, and
+        finding them costs more than the extra ρ save (on most files nearly every project is
+        a neighbour; marking more projects for a new ρ is safe)."""
         found = self._neighbours.get(j)
-        if found is None and len(self.groups[j]) > NEIGHBOUR_SCAN and j not in self._asked:
+        if found is None and j not in self._asked:
             self._asked.add(j)
             return range(len(self.costs))
         return found if found is not None else self.neighbours(j)
