@@ -73,13 +73,13 @@ How MES is made fast (pure Python, outcome exact):
    earlier ρ and the nearest other project's, over how much the winner's ρ fell between the
    two budgets (the others' fall about as fast). The next probe goes 0.8 of as far as that
    suggests (at most four times the last distance, at least two steps); a failed long probe is
-   retried once at half the distance, then one step. The slack only chooses where to probe;
-   what is skipped is proven. A proof's probe is the true run at its budget (block members in
-   its own order), and one that fails still did true MES rounds at its budget: a one-step
-   probe is finished as the next step's run, a longer one is kept and finished when the steps
-   reach its budget (dropped if a proof passes it), so looking two steps ahead after each run
-   costs next to nothing when it fails. On dense files (Praga-Północ, Toulouse) the order of
-   the winners changes at most steps, so nearly every step is a run of its own.
+   retried once at half the distance, then the next step is run. The slack only chooses where
+   to probe; what is skipped is proven. A proof's probe is the true run at its budget (block
+   members in its own order), and one that fails still did true MES rounds at its budget: it
+   is kept and finished when the steps reach its budget (dropped if a proof passes it), so
+   looking two steps ahead after each run costs next to nothing when it fails. On dense files
+   (Praga-Północ, Toulouse) the order of the winners changes at most steps, so nearly every
+   step is a run of its own.
 """
 
 from __future__ import annotations
@@ -317,12 +317,12 @@ def mes_add1(
 class _Stride:
     """How many steps ahead the next Add1 probe looks.
 
-    At least two: a long probe that fails is kept, to be finished as the true run at its
-    budget when the steps reach it, so it costs no more than the step it looked at. After a proof
-    the next probe goes ``SLACK_TRUST`` of as far as the proof's slack suggests
-    (``jump × (slack + 1)`` steps on from the proven run), at most four times the last
-    distance; a failed probe of more than two steps is retried once at half the distance,
-    then the next step is run, and the probe after it looks two steps ahead again.
+    At least two (a probe that fails is kept, to be finished as the true run at its budget
+    when the steps reach it, so it costs about nothing more). After a proof the next probe
+    goes ``SLACK_TRUST`` of as far as the proof's slack suggests (``jump × (slack + 1)``
+    steps on from the proven run), at most four times the last distance; a failed probe of
+    more than two steps is retried once at half the distance, then the next step is run, and
+    the probe after it looks two steps ahead again.
     """
 
     jump: int = 2
@@ -364,8 +364,8 @@ def _add1_step(
 
     A probe ``stride.jump`` steps ahead that follows ``run`` proves the steps between fund the
     same projects. Whether it does or not, what it did is a true MES run so far: a probe that
-    fails is finished as the next step's run (one step), or kept in ``ahead`` and finished
-    when the steps reach its budget (longer; dropped if a proof passes it).
+    fails is kept in ``ahead`` and finished when the steps reach its budget (dropped if a
+    proof passes it). One step ahead there is nothing between to prove: that is just run.
     """
     while True:
         if t + step in ahead:
@@ -373,6 +373,9 @@ def _add1_step(
             return t + step, _finish(data, t + step, ahead.pop(t + step))
         jump = stride.jump
         probe = MesRun(data, t + step * jump)
+        if jump == 1:  # no step between to prove: the run itself
+            stride.stepped()
+            return t + step, _finish(data, t + step, probe)
         try:
             if probe.follows(run):
                 stride.proved(probe.slack)
@@ -380,15 +383,9 @@ def _add1_step(
                     del ahead[later]  # passed over
                 return t + step * jump, probe.result()
             stride.failed()
-            if jump == 1:
-                stride.stepped()
-                return t + step, _finish(data, t + step, probe)
             ahead[t + step * jump] = probe
         except TooClose:
             stride.failed()
-            if jump == 1:
-                stride.stepped()
-                return t + step, ExactRun(data, t + step).result()
 
 
 def _finish(data: MesData, t: Fraction, probe: MesRun) -> MesResult:
