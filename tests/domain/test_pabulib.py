@@ -362,6 +362,23 @@ COUNTED_QUIRKS = {
     "vote column inside": pb(votes="1;34;a,b;F\n2;40;b,b;M\n3;1;b;F").replace(
         "voter_id;vote", "voter_id;age;vote;sex"
     ),
+    "points apart from the vote": pb(
+        "cumulative", votes="1;2,1;K;a,b\n2;3;M;c\n3;2,1;L;a,b\n4;2,1;K;b,a"
+    ).replace("voter_id;vote;points", "voter_id;points;sex;vote"),
+    "non-ASCII text before and among the votes": pb(
+        votes="1;a,b;Zameście „Łąka”\n2;b;Ligota\n3;b;Żółć"
+    )
+    .replace("voter_id;vote", "voter_id;vote;neighborhood")
+    .replace("Park;1", "Łąka „zielona”;1"),
+    "CRLF, LF and a lone CR mixed": pb(votes="1;a;x\r\n2;b;y\n3;a,b;z\r4;b;w\r\n").replace(
+        "voter_id;vote", "voter_id;vote;sex"
+    ),
+    "CRLF with the vote last": pb(votes="1;x;a,b\r\n2;y;b\r\n").replace(
+        "voter_id;vote", "voter_id;sex;vote"
+    ),
+    "NUL in a voter column": pb(votes="1;a;x\0y\n2;b;z").replace(
+        "voter_id;vote", "voter_id;vote;sex"
+    ),
 }
 
 

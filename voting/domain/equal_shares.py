@@ -15,11 +15,11 @@ import heapq
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import repeat
-from operator import mul
+from operator import itemgetter, mul
 
 EXPAND = 4
 """A project's supporters are listed once per voter unless that is this many times longer."""
@@ -68,8 +68,10 @@ class MesData:
         self.members = [list(groups_of) for groups_of in groups]
         self._list_voters(ours)
         self.unsorted = [RESORT] * len(costs)  # per project: sorts of its money since its own
+        # per project: its members' money in the order of their last sort
+        self.gathers = [_gatherer(members_of) for members_of in self.members]
         self._neighbours: dict[int, set[int]] = {}
-        self._asked: set[int] = set()  # big projects whose neighbours were asked for once
+        self._asked: set[int] = set()  # projects whose neighbours were asked for once
         # costs and budget as integers over a common denominator, for quick exact sums
         unit = math.lcm(budget.denominator, *(c.denominator for c in costs))
         self._scaled = [int(c * unit) for c in costs]
@@ -114,11 +116,12 @@ class MesData:
         return found
 
     def touched(self, j: int) -> Iterable[int]:
-        """The projects whose ρ funding j may change: its neighbours, or, the first time for a
-        project with many groups, simply all (finding them costs more than a single run saves;
-        marking more projects for a new ρ is safe)."""
+        """The projects whose ρ funding j may change: its neighbours, or, the first time, simply
+        all: a project is funded once a run, so only Add1's later runs use them again, and
+        finding them costs more than the extra ρ save (on most files nearly every project is
+        a neighbour; marking more projects for a new ρ is safe)."""
         found = self._neighbours.get(j)
-        if found is None and len(self.groups[j]) > NEIGHBOUR_SCAN and j not in self._asked:
+        if found is None and j not in self._asked:
             self._asked.add(j)
             return range(len(self.costs))
         return found if found is not None else self.neighbours(j)
@@ -363,14 +366,20 @@ class MesRun:
         groups, get = data.members[j], self.money.__getitem__
         cost, n = data.fcosts[j], data.support[j]
         if n == len(groups):  # listed once per voter: the money alone will do
-            held = list(map(get, groups))
-            if not self._can_pay(j, sum(held), n):
-                return
-            held.sort()  # in the order of an earlier sort of the groups: nearly sorted
             data.unsorted[j] += 1
-            if data.unsorted[j] >= RESORT:
+            if data.unsorted[j] >= RESORT:  # the groups sorted by money, their money is too
                 data.unsorted[j] = 0
                 groups.sort(key=get)
+                data.gathers[j] = _gatherer(groups)
+                held = list(data.gathers[j](self.money))
+                if not self._can_pay(j, sum(held), n):
+                    return
+            else:
+                # in the order of the last sort of the groups: nearly sorted
+                stale = data.gathers[j](self.money)
+                if not self._can_pay(j, sum(stale), n):
+                    return
+                held = sorted(stale)
             weights = None
         else:
             groups.sort(key=get)  # in the order of the last sort: nearly sorted already
@@ -448,6 +457,15 @@ def _sweep(
         rich -= weight
         poor += 1
     return poor, paid, rich
+
+
+def _gatherer(indices: list[int]) -> Callable[[list[float]], tuple[float, ...]]:
+    """The values at ``indices`` as a tuple: ``itemgetter``, twice as fast as a ``map`` of
+    ``list.__getitem__`` (which returns the value itself for a single index)."""
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda values: (values[only],)
+    return itemgetter(*indices)
 
 
 def _cut(ballots: Sequence[Collection[int]], indices: list[int]) -> Iterator[Collection[int]]:

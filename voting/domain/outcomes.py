@@ -72,12 +72,14 @@ How MES is made fast (pure Python, outcome exact):
    largest ρ. Each proof also notes its *slack*: per round, the gap between the winner's
    earlier ρ and the nearest other project's, over how much the winner's ρ fell between the
    two budgets (the others' fall about as fast). The next probe goes 0.8 of as far as that
-   suggests (at most four times the last distance); a failed long probe is retried once at
-   half the distance, then one step. The slack only chooses where to probe; what is skipped is
-   proven. A proof's probe is the true run at its budget (block members in its own order); a
-   one-step probe that fails still did true MES rounds at its budget and is finished as the
-   next step's run. On dense files (Praga-Północ, Toulouse) the order of the winners changes at
-   most steps, so nearly every step is a run of its own.
+   suggests (at most four times the last distance, at least two steps); a failed long probe is
+   retried once at half the distance, then the next step is run. The slack only chooses where
+   to probe; what is skipped is proven. A proof's probe is the true run at its budget (block
+   members in its own order), and one that fails still did true MES rounds at its budget: it
+   is kept and finished when the steps reach its budget (dropped if a proof passes it), so
+   looking two steps ahead after each run costs next to nothing when it fails. On dense files
+   (Praga-Północ, Toulouse) the order of the winners changes at most steps, so nearly every
+   step is a run of its own.
 """
 
 from __future__ import annotations
@@ -300,6 +302,7 @@ def mes_add1(
     run = run_mes(data, t)
     previous: tuple[list[int], Fraction | None] = ([], None)
     stride = _Stride()
+    ahead: dict[Fraction, MesRun] = {}  # failed long probes, to be finished if reached
     while True:
         if data.overspends(run.chosen):
             # Only a one-step probe can change the set, so ``previous`` ran at t - step.
@@ -307,25 +310,27 @@ def mes_add1(
         if data.exhaustive(run.chosen):
             return _as_outcome(data, ids, free, run.chosen, t)
         previous = (run.chosen, t)
-        t, run = _add1_step(data, t, step, run, stride)
+        t, run = _add1_step(data, t, step, run, stride, ahead)
 
 
 @dataclass
 class _Stride:
     """How many steps ahead the next Add1 probe looks.
 
-    After a proof the next probe goes ``SLACK_TRUST`` of as far as the proof's slack suggests
-    (``jump × (slack + 1)`` steps on from the proven run), at least one step and at most four
-    times the last distance; a failed probe of more than two steps is retried once at half
-    the distance, then at one step.
+    At least two (a probe that fails is kept, to be finished as the true run at its budget
+    when the steps reach it, so it costs about nothing more). After a proof the next probe
+    goes ``SLACK_TRUST`` of as far as the proof's slack suggests (``jump × (slack + 1)``
+    steps on from the proven run), at most four times the last distance; a failed probe of
+    more than two steps is retried once at half the distance, then the next step is run, and
+    the probe after it looks two steps ahead again.
     """
 
-    jump: int = 1
+    jump: int = 2
     retried: bool = False
 
     def proved(self, slack: float) -> None:
         guess = min(self.jump * (slack + 1) * SLACK_TRUST, MAX_JUMP)  # slack may be inf
-        self.jump = max(1, min(4 * self.jump, int(guess)))
+        self.jump = max(2, min(4 * self.jump, int(guess)))
         self.retried = False
 
     def failed(self) -> None:
@@ -334,6 +339,10 @@ class _Stride:
             self.retried = True
         else:
             self.jump, self.retried = 1, False
+
+    def stepped(self) -> None:
+        """The next step was run (not proven): look further again."""
+        self.jump, self.retried = 2, False
 
 
 SLACK_TRUST = 0.8
@@ -344,29 +353,48 @@ MAX_JUMP = 256
 
 
 def _add1_step(
-    data: MesData, t: Fraction, step: Fraction, run: MesResult, stride: _Stride
+    data: MesData,
+    t: Fraction,
+    step: Fraction,
+    run: MesResult,
+    stride: _Stride,
+    ahead: dict[Fraction, MesRun],
 ) -> tuple[Fraction, MesResult]:
     """The next Add1 run after ``run`` at t, and its budget.
 
     A probe ``stride.jump`` steps ahead that follows ``run`` proves the steps between fund the
-    same projects. Whether it does or not, what it did is a true MES run so far: a one-step
-    probe is finished as the next step's run; a longer one is dropped for a one-step probe.
+    same projects. Whether it does or not, what it did is a true MES run so far: a probe that
+    fails is kept in ``ahead`` and finished when the steps reach its budget (dropped if a
+    proof passes it). One step ahead there is nothing between to prove: that is just run.
     """
     while True:
+        if t + step in ahead:
+            stride.stepped()
+            return t + step, _finish(data, t + step, ahead.pop(t + step))
         jump = stride.jump
         probe = MesRun(data, t + step * jump)
+        if jump == 1:  # no step between to prove: the run itself
+            stride.stepped()
+            return t + step, _finish(data, t + step, probe)
         try:
             if probe.follows(run):
                 stride.proved(probe.slack)
+                for later in [b for b in ahead if b <= t + step * jump]:
+                    del ahead[later]  # passed over
                 return t + step * jump, probe.result()
             stride.failed()
-            if jump == 1:
-                probe.run()
-                return t + step, probe.result()
+            ahead[t + step * jump] = probe
         except TooClose:
             stride.failed()
-            if jump == 1:
-                return t + step, ExactRun(data, t + step).result()
+
+
+def _finish(data: MesData, t: Fraction, probe: MesRun) -> MesResult:
+    """The run at t that ``probe`` (a true MES run so far) began."""
+    try:
+        probe.run()
+    except TooClose:
+        return ExactRun(data, t).result()
+    return probe.result()
 
 
 def mes_then_greedy(profile: AnyProfile[P], tie_break: Sequence[P]) -> Outcome[P]:
