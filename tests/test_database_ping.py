@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import is_postgres
@@ -51,3 +52,21 @@ def test_a_rollback_keeps_the_connections_prepared_statements(app):
         conn.rollback()
         gone = conn.execute(text("SELECT to_regclass('pg_temp.rolled_back') IS NULL")).scalar()
         assert gone is True
+
+
+def test_a_rollback_after_the_connection_was_lost_still_recovers(app):
+    """The libpq rollback steps aside for a connection the server ended: the rollback
+    succeeds and the next statement gets a fresh connection."""
+    if not is_postgres():
+        pytest.skip("psycopg's prepared statements")
+    outside = create_engine(db.engine.url, poolclass=NullPool)
+    with db.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with outside.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        with pytest.raises(DBAPIError) as lost:
+            conn.execute(text("SELECT 1"))
+        assert lost.value.connection_invalidated
+        conn.rollback()
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    outside.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from flask_babel import Babel
@@ -120,8 +121,13 @@ def keep_prepared_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Any) -> None:
+        if conn.invalidated or conn.closed:  # a lost connection: SQLAlchemy handles it
+            return
         raw = conn.connection.dbapi_connection
-        if raw is not None and raw.pgconn.transaction_status != _PQ.TransactionStatus.IDLE:
+        if raw is None or raw.pgconn.transaction_status == _PQ.TransactionStatus.IDLE:
+            return
+        # If this fails, psycopg's own rollback runs next and reports the error.
+        with suppress(Exception):
             raw.pgconn.exec_(b"ROLLBACK")
 
 
