@@ -256,8 +256,7 @@ def _checked(
     conn: Connection, credential: Credential, choices: Choices, now: datetime, query: Select[Any]
 ) -> dict[int, int]:
     """The ballot checked against the round's window and frozen rule: candidate → points."""
-    rnd, rule, candidates = _definition(conn, credential.round_id, query)
-    lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
+    rule, candidates = _open_definition(conn, credential.round_id, now, query)
     return validate_ballot(rule, candidates, choices)
 
 
@@ -265,10 +264,18 @@ def _ensure_still_open(round_id: int, now: datetime) -> None:
     """After a refused write: RoundNotOpen if the round closed meanwhile (the triggers
     refuse a ballot for a closed round), rather than a misleading AlreadyVoted."""
     try:
-        rnd, _rule, _candidates = _definition(db.session.connection(), round_id, _DEFINITION)
-        lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
+        _open_definition(db.session.connection(), round_id, now, _DEFINITION)
     finally:
         db.session.rollback()
+
+
+def _open_definition(
+    conn: Connection, round_id: int, now: datetime, query: Select[Any]
+) -> tuple[BallotRule, dict[int, CandidateRef]]:
+    """The round's rule and candidates; RoundNotOpen outside its voting window."""
+    rnd, rule, candidates = _definition(conn, round_id, query)
+    lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
+    return rule, candidates
 
 
 def _definition(
