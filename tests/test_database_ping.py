@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -28,8 +30,20 @@ def test_connections_killed_by_a_restart_are_replaced_before_use(app):
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         ).scalar()
+        # A restart is over when the old server processes are gone; the checkout then finds
+        # each socket closed.
+        for _ in range(100):
+            alive = admin.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+                {"p": list(pids)},
+            ).scalar()
+            admin.rollback()  # the activity view is read once per transaction
+            if not alive:
+                break
+            time.sleep(0.05)
     outside.dispose()
     assert ended >= len(pids) == 3
+    assert alive == 0
 
     for _ in range(3):  # every pooled connection is dead; each checkout must still work
         with db.engine.connect() as conn:
