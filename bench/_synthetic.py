@@ -99,6 +99,7 @@ def _setup(candidates: int, rng: random.Random) -> tuple[int, list[int]]:
         opens_at=NOW - timedelta(days=14),
         closes_at=NOW,
         opened_at=NOW - timedelta(days=14),
+        definition_key="bench",
         min_choices=1,
         max_choices=5,
         budget_yuan=10_000_000,

@@ -133,6 +133,7 @@ ROUND = {
         {"outcome_rule": "greedy"},  # greedy without a budget
         {"budget_yuan": 0},
         {"status": "open"},  # open without opened_at
+        {"status": "open", "opened_at": "2026-01-01 00:00:00"},  # open without definition_key
         {"status": "bogus"},
     ],
 )
@@ -326,6 +327,7 @@ def test_migrated_ballots_frozen_after_close(migrated_app, statement):
         conn.execute(
             sa.text(
                 "UPDATE voting_round SET status = 'closed', opened_at = '2026-01-01 00:00:00',"
+                " definition_key = 'k',"
                 " closed_at = '2026-01-10 00:00:00' WHERE id = 1"
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,96 @@ def test_a_close_between_the_check_and_the_write_refuses_the_cast(world, now, mo
     assert db.session.scalar(select(func.count()).select_from(Participation)) == 0
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
     assert db.session.scalar(select(VotingCode.used_at).where(VotingCode.id == login.id)) is None
+
+
+# --- the process's copy of a round's frozen definition ------------------------------------
+
+
+def test_opening_draws_a_definition_key_per_round(world, now):
+    first, second = world.open_round(now), world.open_round(now)
+    keys = [rounds.load_round(r).definition_key for r in (first, second)]
+    assert all(k and len(k) == 32 for k in keys)
+    assert keys[0] != keys[1]
+
+
+def test_the_ballot_check_keeps_a_copy_that_the_cast_uses(world, now):
+    round_id = world.open_round(now, max_choices=2)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    voting.check_choices(round_id, [world.candidates[0].id])
+    copy = voting._frozen[round_id]
+    assert copy.key == rounds.load_round(round_id).definition_key
+    assert copy.rule.max_choices == 2
+
+    _cast(code, [world.candidates[0].id], now)
+
+    assert voting._frozen[round_id] is copy  # the cast read no new one
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+
+
+def _foreign_copy(round_id: int, world: World, max_choices: int) -> None:
+    """A copy of another round's definition under this round's id (another database)."""
+    rule, candidates = voting.ballot_definition(round_id)
+    voting._frozen[round_id] = voting.FrozenDefinition(
+        "0" * 32, replace(rule, max_choices=max_choices), candidates
+    )
+
+
+def test_a_copy_of_another_round_cannot_let_a_ballot_break_this_rounds_rule(world, now):
+    round_id = world.open_round(now, max_choices=2)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    _foreign_copy(round_id, world, max_choices=5)  # would accept three choices
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+
+    with pytest.raises(BallotRuleViolation) as exc:
+        voting.cast_ballot(login, [c.id for c in world.candidates[:3]], now=now)
+
+    assert exc.value.code == "too_many"
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at)) is None
+    assert voting._frozen[round_id].key == rounds.load_round(round_id).definition_key
+
+
+def test_a_copy_of_another_round_is_replaced_and_a_valid_ballot_is_cast(world, now):
+    round_id = world.open_round(now, max_choices=2)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    _foreign_copy(round_id, world, max_choices=2)
+
+    _cast(code, [world.candidates[0].id, world.candidates[1].id], now)
+
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert db.session.scalar(select(func.count()).select_from(BallotChoice)) == 2
+    assert voting._frozen[round_id].key == rounds.load_round(round_id).definition_key
+
+
+def test_a_copy_does_not_outlive_the_round_closing(world, now):
+    round_id = world.open_round(now)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    voting.check_choices(round_id, [world.candidates[0].id])  # the copy is taken
+    rounds.close_round(world.official, round_id, reason="测试提前结束", now=now)
+
+    with pytest.raises(RoundNotOpen) as exc:
+        voting.cast_ballot(login, [world.candidates[0].id], now=now)
+
+    assert exc.value.params["phase"] == "closed"
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at)) is None
+
+
+def test_a_copy_does_not_outlive_the_voting_window(world, now):
+    round_id = world.open_round(now)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    voting.check_choices(round_id, [world.candidates[0].id])
+    closes_at = rounds.load_round(round_id).closes_at
+
+    with pytest.raises(RoundNotOpen) as exc:
+        voting.cast_ballot(login, [world.candidates[0].id], now=closes_at)
+
+    assert exc.value.params["phase"] == "ended"
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0

@@ -50,6 +50,9 @@ class VotingRound(db.Model):
         # The lifecycle timestamps follow the status, one way.
         CheckConstraint("(status = 'draft') = (opened_at IS NULL)", name="opened_iff_not_draft"),
         CheckConstraint(
+            "(status = 'draft') = (definition_key IS NULL)", name="definition_key_iff_not_draft"
+        ),
+        CheckConstraint(
             "(status IN ('closed', 'finalized')) = (closed_at IS NOT NULL)", name="closed_stamp"
         ),
         CheckConstraint("(status = 'finalized') = (finalized_at IS NOT NULL)", name="final_stamp"),
@@ -81,6 +84,9 @@ class VotingRound(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Random, drawn when the round opens and its definition freezes: an app process's copy of
+    # the definition names it, and the cast's write checks it (services.voting._frozen).
+    definition_key: Mapped[str | None] = mapped_column(String(32))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str] = mapped_column(Text, default="")
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -44,6 +44,7 @@ from ..models import (
     Street,
     VotingRound,
 )
+from ..models.types import random_id
 from . import audit, counting
 from ._tx import begin_write, commit, utcnow
 from .pb_files import (
@@ -290,6 +291,7 @@ def _open_round(
         created_by_id=user.id,
         created_at=now,
         opened_at=opens_at,
+        definition_key=random_id(),
     )
     db.session.add(rnd)
     db.session.flush()

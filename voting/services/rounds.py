@@ -28,6 +28,7 @@ from ..models import (
     StaffUser,
     VotingRound,
 )
+from ..models.types import random_id
 from . import audit, counting, sealing
 from ._tx import begin_write, commit, utcnow
 
@@ -168,7 +169,7 @@ def open_round(actor: StaffUser, round_id: int, *, now: datetime | None = None) 
     rnd = _official_round(actor, round_id, lock=True)
     status = lifecycle.next_status(rnd.status_enum, Action.OPEN)
     ensure_can_open(definition_of(rnd))
-    rnd.status, rnd.opened_at = status.value, now
+    rnd.status, rnd.opened_at, rnd.definition_key = status.value, now, random_id()
     audit.record(actor, "round.opened", ("round", round_id), _definition_payload(rnd), now=now)
     commit()
 

@@ -14,16 +14,17 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Collection, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import codes, lifecycle
 from ..domain.ballots import BallotRule, CandidateRef, validate_ballot
-from ..domain.errors import AlreadyVoted, InvalidCode, VotingError
+from ..domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, VotingError
 from ..domain.lifecycle import RoundStatus
 from ..extensions import db
 from ..models import (
@@ -105,15 +106,14 @@ Choices = Collection[int] | Mapping[int, int]
 
 def ballot_definition(round_id: int) -> tuple[BallotRule, dict[int, CandidateRef]]:
     """The round's ballot rule and candidates, read in one statement as plain rows."""
-    _row, rule, candidates = _definition(db.session.connection(), round_id, _DEFINITION)
-    return rule, candidates
+    _row, definition = _definition(round_id)
+    return definition.rule, definition.candidates
 
 
 def check_choices(round_id: int, choices: Choices) -> dict[int, int]:
     """Validate a ballot against the round's frozen rule (raises BallotRuleViolation);
     return it as candidate id → points."""
-    rule, candidates = ballot_definition(round_id)
-    return validate_ballot(rule, candidates, choices)
+    return _definition(round_id)[1].check(choices)
 
 
 def cast_ballot(
@@ -130,29 +130,32 @@ def cast_ballot(
     Times are kept to the minute: enough to tell a resident when they voted, too coarse to
     line participations up with anything else. This is the hot path of voting day, so it
     speaks SQL expressions rather than loading ORM objects.
+
+    The ballot is checked against the round's frozen definition before the write (from this
+    process's copy when it has one, see ``_frozen``). The write itself re-checks, under the
+    round lock close must wait for, that the round is open now and is the one that copy was
+    read from; when it writes nothing, the round is read again to say why.
     """
     now = now or utcnow()
     minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     round_id = credential.round_id
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    if not postgres:
-        # SQLite has one write lock for the whole database: read and check the ballot
-        # before taking it, so casts queue only for their writes. A close committed in
-        # between is caught by the trigger that refuses the insert (handled below).
-        try:
-            chosen = _checked(db.session.connection(), credential, choices, now, _DEFINITION)
-        except VotingError:
-            db.session.rollback()
-            raise
-    begin_write()
-    # The statements go straight to the session's connection: the ORM layer of
-    # Session.execute adds nothing for plain table statements and costs CPU on every cast.
-    conn = db.session.connection()
     try:
-        if postgres:  # under the round lock close must wait for
-            chosen = _checked(conn, credential, choices, now, _DEFINITION_SHARED)
-        receipt = receipt or codes.generate_receipt(rng)
-        _store(conn, credential, chosen, receipt, now, minute)
+        definition, chosen = _checked(credential.round_id, choices, now)
+    except VotingError:
+        db.session.rollback()
+        raise
+    receipt = receipt or codes.generate_receipt(rng)
+    try:
+        begin_write()
+        while not _store(credential, chosen, receipt, now, minute, definition.key):
+            # Nothing written: the round is not open now, this process's copy of its
+            # definition is not the round's (another database), or the credential is spent.
+            db.session.rollback()
+            fresh = _open_definition(round_id, now)  # RoundNotOpen
+            if fresh.key == definition.key:
+                raise previous_participation(round_id, _resident_of(credential))
+            definition, chosen = fresh, fresh.check(choices)
+            begin_write()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -168,6 +171,37 @@ def cast_ballot(
     return receipt
 
 
+@dataclass(frozen=True)
+class FrozenDefinition:
+    """A round's ballot rule and candidates as they were when it opened."""
+
+    key: str | None  # the round's definition_key (None while a draft)
+    rule: BallotRule
+    candidates: dict[int, CandidateRef]
+
+    def check(self, choices: Choices) -> dict[int, int]:
+        """The ballot as candidate id → points; BallotRuleViolation if it breaks the rule."""
+        return validate_ballot(self.rule, self.candidates, choices)
+
+
+# This process's copy of each open round's definition, by round id. A round's rule and
+# candidates cannot change once it opens (rounds.update_round edits drafts only, accepted
+# candidates are frozen), so the copy is read on the ballot page and reused by the cast,
+# whose write checks the round's definition_key (random, drawn at open) against the copy's:
+# a copy of another round with the same id (another database) is caught there and read
+# again.
+_frozen: dict[int, FrozenDefinition] = {}
+_FROZEN_MAX = 256
+
+
+def _remember(round_id: int, definition: FrozenDefinition) -> None:
+    if definition.key is None:  # a draft can still change
+        return
+    if len(_frozen) >= _FROZEN_MAX:
+        _frozen.clear()
+    _frozen[round_id] = definition
+
+
 # The cast path's statements, built once: constructing a statement costs more than running
 # it on this path (measured), and the parameters are bound at execution.
 _ROUNDS = VotingRound.__table__
@@ -180,6 +214,7 @@ _DEFINITION = (
         _ROUNDS.c.status,
         _ROUNDS.c.opens_at,
         _ROUNDS.c.closes_at,
+        _ROUNDS.c.definition_key,
         _ROUNDS.c.min_choices,
         _ROUNDS.c.max_choices,
         _ROUNDS.c.budget_yuan,
@@ -197,15 +232,22 @@ _DEFINITION = (
     )
     .where(_ROUNDS.c.id == bindparam("round_id"))
 )
-# PostgreSQL: a lock on the round row (only) that close's FOR UPDATE must wait for.
-_DEFINITION_SHARED = _DEFINITION.with_for_update(read=True, of=_ROUNDS)
 _INSERT_PARTICIPATION = Participation.__table__.insert()
+# The round is open now and is the one the ballot was checked against: the condition every
+# claim below carries (the write re-checks what the ballot check read before it).
+_ROUND_OPEN = """
+  SELECT 1 FROM voting_round
+  WHERE id = :round_id AND status = 'open' AND definition_key = :definition_key
+    AND opens_at <= :now AND closes_at > :now"""
 # PostgreSQL: the claim, the participation, the ballot and its choices in one statement, one
-# round trip instead of four. Each step feeds the next through RETURNING, so a spent
-# credential writes nothing and the statement returns no row; a second participation still
-# fails on the UNIQUE constraint. The same rows as _CLAIMS, add_participation and add_ballot.
+# round trip instead of four. ``open_round`` takes a share lock on the round row that close's
+# FOR UPDATE must wait for (a close committed first makes it return no row). Each step feeds
+# the next through RETURNING, so a closed round or a spent credential writes nothing and the
+# statement returns no row; a second participation still fails on the UNIQUE constraint.
+# The same rows as _CLAIMS, add_participation and add_ballot.
 _STORE = """
-WITH claim AS ({claim}),
+WITH open_round AS ({round_open} FOR SHARE),
+claim AS ({claim}),
 part AS (
   INSERT INTO participation (round_id, resident_id, channel, voted_at, assisted_by, assist_reason)
   SELECT :round_id, resident_id, :channel, :minute, '', '' FROM claim
@@ -222,67 +264,78 @@ marks AS (
   RETURNING 1)
 SELECT resident_id, (SELECT count(*) FROM marks) AS marks FROM part
 """
-# The claim of each kind of credential, used alone (SQLite) and inside _STORE (PostgreSQL).
-# A voting code is consumed by a conditional UPDATE; the roll is checked with a correlated
-# EXISTS, not IN (SELECT …): SQLite builds the whole IN list, every active resident of the
-# roll, for each cast (measured: a cast got slower with the size of the roll); the EXISTS is
-# one primary-key lookup on both databases. A verified phone challenge is read, not spent.
+# The claim of each kind of credential, used alone (SQLite, inside BEGIN IMMEDIATE) and
+# inside _STORE (PostgreSQL). A voting code is consumed by a conditional UPDATE; the roll is
+# checked with a correlated EXISTS, not IN (SELECT …): SQLite builds the whole IN list,
+# every active resident of the roll, for each cast (measured: a cast got slower with the
+# size of the roll); the EXISTS is one primary-key lookup on both databases. A verified
+# phone challenge is read, not spent.
 _CLAIM_SQL = {
     "code": """
   UPDATE voting_code SET used_at = :minute
   WHERE id = :credential_id AND round_id = :round_id AND used_at IS NULL
     AND EXISTS (SELECT 1 FROM resident
                 WHERE resident.id = voting_code.resident_id AND resident.status = 'active')
+    AND EXISTS ({round_open})
   RETURNING resident_id""",
     "sms": """
   SELECT resident_id FROM otp_challenge
-  WHERE id = :credential_id AND round_id = :round_id AND consumed_at > :cutoff""",
+  WHERE id = :credential_id AND round_id = :round_id AND consumed_at > :cutoff
+    AND EXISTS ({round_open})""",
 }
 
 
 def _typed(sql: str) -> TextClause:
     """``sql`` with its time parameters bound as the columns' UTC datetimes."""
-    times = [bindparam(name, type_=UTCDateTime()) for name in ("minute", "cutoff")]
+    times = [
+        bindparam(name, type_=UTCDateTime()) for name in ("minute", "cutoff", "now")
+    ]
     return text(sql).bindparams(*(b for b in times if f":{b.key}" in sql))
 
 
-_CLAIMS = {kind: _typed(sql) for kind, sql in _CLAIM_SQL.items()}
-_STORES = {kind: _typed(_STORE.format(claim=sql)) for kind, sql in _CLAIM_SQL.items()}
+_LOCKED = "SELECT 1 FROM open_round"  # inside _STORE: the round row, share-locked
+_CLAIMS = {kind: _typed(sql.format(round_open=_ROUND_OPEN)) for kind, sql in _CLAIM_SQL.items()}
+_STORES = {
+    kind: _typed(_STORE.format(round_open=_ROUND_OPEN, claim=sql.format(round_open=_LOCKED)))
+    for kind, sql in _CLAIM_SQL.items()
+}
 _INSERT_BALLOT = Ballot.__table__.insert()
 _INSERT_CHOICE = BallotChoice.__table__.insert()
 
 
 def _checked(
-    conn: Connection, credential: Credential, choices: Choices, now: datetime, query: Select[Any]
-) -> dict[int, int]:
-    """The ballot checked against the round's window and frozen rule: candidate → points."""
-    rule, candidates = _open_definition(conn, credential.round_id, now, query)
-    return validate_ballot(rule, candidates, choices)
+    round_id: int, choices: Choices, now: datetime
+) -> tuple[FrozenDefinition, dict[int, int]]:
+    """The ballot checked against the round's frozen rule, from this process's copy when it
+    accepts it; otherwise against the round read now, in its voting window (RoundNotOpen)."""
+    copy = _frozen.get(round_id)
+    if copy is not None:
+        with suppress(BallotRuleViolation):  # perhaps another round's copy: read it
+            return copy, copy.check(choices)
+    definition = _open_definition(round_id, now)
+    return definition, definition.check(choices)
 
 
 def _ensure_still_open(round_id: int, now: datetime) -> None:
     """After a refused write: RoundNotOpen if the round closed meanwhile (the triggers
     refuse a ballot for a closed round), rather than a misleading AlreadyVoted."""
     try:
-        _open_definition(db.session.connection(), round_id, now, _DEFINITION)
+        _open_definition(round_id, now)
     finally:
         db.session.rollback()
 
 
-def _open_definition(
-    conn: Connection, round_id: int, now: datetime, query: Select[Any]
-) -> tuple[BallotRule, dict[int, CandidateRef]]:
-    """The round's rule and candidates; RoundNotOpen outside its voting window."""
-    rnd, rule, candidates = _definition(conn, round_id, query)
+def _open_definition(round_id: int, now: datetime) -> FrozenDefinition:
+    """The round's definition read now; RoundNotOpen outside its voting window."""
+    rnd, definition = _definition(round_id)
     lifecycle.ensure_can_vote(RoundStatus(rnd.status), rnd.opens_at, rnd.closes_at, now)
-    return rule, candidates
+    return definition
 
 
-def _definition(
-    conn: Connection, round_id: int, query: Select[Any]
-) -> tuple[Any, BallotRule, dict[int, CandidateRef]]:
-    """The round's first row (status and window), its ballot rule and its candidates."""
-    rows = conn.execute(query, {"round_id": round_id}).all()
+def _definition(round_id: int) -> tuple[Any, FrozenDefinition]:
+    """The round's first row (status and window) and its definition, kept as this
+    process's copy once the round has opened."""
+    rows = db.session.connection().execute(_DEFINITION, {"round_id": round_id}).all()
     if not rows:
         raise InvalidCode("code_unknown")
     first = rows[0]
@@ -299,7 +352,9 @@ def _definition(
         for row in rows
         if row.candidate_id is not None
     }
-    return first, rule, candidates
+    definition = FrozenDefinition(first.definition_key, rule, candidates)
+    _remember(round_id, definition)
+    return first, definition
 
 
 def round_shared_lock(round_id: int) -> VotingRound:
@@ -322,20 +377,26 @@ def _resident_of(credential: Credential) -> int | None:
 
 
 def _store(
-    conn: Connection,
     credential: Credential,
     chosen: Mapping[int, int],
     receipt: str,
     now: datetime,
     minute: datetime,
-) -> None:
+    definition_key: str | None,
+) -> bool:
     """Claim the credential and write the participation and the ballot (in the caller's
-    transaction); AlreadyVoted if the credential was spent."""
+    transaction) if the round is open now and its definition is ``definition_key``; False
+    if nothing was written (it is not, or the credential was spent)."""
+    # The statements go straight to the session's connection: the ORM layer of
+    # Session.execute adds nothing for plain table statements and costs CPU on every cast.
+    conn = db.session.connection()
     claim = {
         "credential_id": credential.id,
         "round_id": credential.round_id,
         "minute": minute,
         "cutoff": now - SMS_CREDENTIAL_LIFETIME,
+        "now": now,
+        "definition_key": definition_key,
     }
     if conn.dialect.name == "postgresql":
         stored = conn.execute(
@@ -350,15 +411,13 @@ def _store(
                 "points": list(chosen.values()),
             },
         ).first()
-        resident_id = None if stored is None else stored.resident_id
-    else:
-        resident_id = conn.execute(_CLAIMS[credential.kind], claim).scalar()
-        if resident_id is not None:
-            add_participation(credential.round_id, resident_id, credential.kind, minute)
-            add_ballot(credential.round_id, chosen, None, receipt=receipt)
+        return stored is not None
+    resident_id = conn.execute(_CLAIMS[credential.kind], claim).scalar()
     if resident_id is None:
-        db.session.rollback()
-        raise previous_participation(credential.round_id, _resident_of(credential))
+        return False
+    add_participation(credential.round_id, resident_id, credential.kind, minute)
+    add_ballot(credential.round_id, chosen, None, receipt=receipt)
+    return True
 
 
 def add_participation(
