@@ -287,9 +287,7 @@ _CLAIM_SQL = {
 
 def _typed(sql: str) -> TextClause:
     """``sql`` with its time parameters bound as the columns' UTC datetimes."""
-    times = [
-        bindparam(name, type_=UTCDateTime()) for name in ("minute", "cutoff", "now")
-    ]
+    times = [bindparam(name, type_=UTCDateTime()) for name in ("minute", "cutoff", "now")]
     return text(sql).bindparams(*(b for b in times if f":{b.key}" in sql))
 
 
