@@ -230,11 +230,11 @@ def test_the_ballot_check_keeps_a_copy_that_the_cast_uses(world, now):
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
 
 
-def _foreign_copy(round_id: int, world: World, max_choices: int) -> None:
+def _foreign_copy(round_id: int, max_choices: int) -> None:
     """A copy of another round's definition under this round's id (another database)."""
-    rule, candidates = voting.ballot_definition(round_id)
-    voting._frozen[round_id] = voting.FrozenDefinition(
-        "0" * 32, replace(rule, max_choices=max_choices), candidates
+    definition = voting.round_definition(round_id)
+    voting._frozen[round_id] = replace(
+        definition, key="0" * 32, rule=replace(definition.rule, max_choices=max_choices)
     )
 
 
@@ -242,7 +242,7 @@ def test_a_copy_of_another_round_cannot_let_a_ballot_break_this_rounds_rule(worl
     round_id = world.open_round(now, max_choices=2)
     world.residents(1)
     code = world.issue_codes(round_id)[0]
-    _foreign_copy(round_id, world, max_choices=5)  # would accept three choices
+    _foreign_copy(round_id, max_choices=5)  # would accept three choices
     login = voting.login_with_code(code, pepper=PEPPER, now=now)
 
     with pytest.raises(BallotRuleViolation) as exc:
@@ -258,7 +258,7 @@ def test_a_copy_of_another_round_is_replaced_and_a_valid_ballot_is_cast(world, n
     round_id = world.open_round(now, max_choices=2)
     world.residents(1)
     code = world.issue_codes(round_id)[0]
-    _foreign_copy(round_id, world, max_choices=2)
+    _foreign_copy(round_id, max_choices=2)
 
     _cast(code, [world.candidates[0].id, world.candidates[1].id], now)
 

@@ -104,16 +104,15 @@ def login_with_code(raw_code: str, *, pepper: bytes, now: datetime | None = None
 Choices = Collection[int] | Mapping[int, int]
 
 
-def ballot_definition(round_id: int) -> tuple[BallotRule, dict[int, CandidateRef]]:
-    """The round's ballot rule and candidates, read in one statement as plain rows."""
-    _row, definition = _definition(round_id)
-    return definition.rule, definition.candidates
+def round_definition(round_id: int) -> FrozenDefinition:
+    """The round's ballot rule and candidates, read now in one statement as plain rows."""
+    return _definition(round_id)[1]
 
 
 def check_choices(round_id: int, choices: Choices) -> dict[int, int]:
     """Validate a ballot against the round's frozen rule (raises BallotRuleViolation);
     return it as candidate id → points."""
-    return _definition(round_id)[1].check(choices)
+    return round_definition(round_id).check(choices)
 
 
 def cast_ballot(
