@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select
 
 from tests.conftest import TEST_PEPPER, is_postgres
 from tests.factories import World
+from voting.domain import codes
 from voting.domain.errors import AlreadyVoted, BallotRuleViolation, InvalidCode, RoundNotOpen
 from voting.extensions import db
 from voting.models import Ballot, BallotChoice, Participation, Resident, VotingCode
@@ -59,6 +60,49 @@ def test_cast_ballot_twice_raises_already_voted_with_time_and_channel(world, now
     assert exc.value.params["channel"] == "code"
     assert exc.value.params["voted_at"] == now.replace(second=0)
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+
+
+def test_cast_ballot_stores_the_minute_as_the_models_read_it(world, now):
+    # The cast writes through the driver; the rows must read back through the models as
+    # any other write would, times to the minute in UTC.
+    round_id = world.open_round(now)
+    world.residents(1)
+    code = world.issue_codes(round_id)[0]
+    receipt = _cast(code, {world.candidates[1].id: 1}, now)
+
+    db.session.expire_all()
+    participation = db.session.scalars(select(Participation)).one()
+    assert participation.voted_at == now.replace(second=0, microsecond=0)
+    assert participation.channel == "code"
+    assert (participation.assisted_by, participation.assist_reason) == ("", "")
+    assert db.session.scalar(select(VotingCode.used_at)) == participation.voted_at
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert (ballot.receipt_hint, ballot.batch_no) == (receipt[:8], None)
+    assert ballot.receipt_hash == codes.receipt_hash(receipt)
+    choice = db.session.scalars(select(BallotChoice)).one()
+    assert (choice.round_id, choice.candidate_id, choice.points) == (
+        round_id,
+        world.candidates[1].id,
+        1,
+    )
+
+
+def test_cast_after_a_vote_at_the_station_is_refused_and_spends_nothing(world, now):
+    # The station recorded this resident between the code login and the cast: the
+    # participation's UNIQUE constraint refuses the write, the refusal names the station.
+    round_id = world.open_round(now)
+    resident = world.residents(1)[0]
+    code = world.issue_codes(round_id)[0]
+    login = voting.login_with_code(code, pepper=PEPPER, now=now)
+    voting.add_participation(round_id, resident.id, "station", now.replace(second=0))
+    db.session.commit()
+
+    with pytest.raises(AlreadyVoted) as exc:
+        voting.cast_ballot(login, [world.candidates[0].id], now=now + timedelta(minutes=3))
+
+    assert exc.value.params["channel"] == "station"
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at)) is None
 
 
 def test_cast_ballot_stale_session_after_use_raises_already_voted(world, now):

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..domain import codes, lifecycle
 from ..domain.ballots import BallotRule, CandidateRef, validate_ballot
@@ -231,39 +232,13 @@ _DEFINITION = (
     )
     .where(_ROUNDS.c.id == bindparam("round_id"))
 )
-_INSERT_PARTICIPATION = Participation.__table__.insert()
 # The round is open now and is the one the ballot was checked against: the condition every
 # claim below carries (the write re-checks what the ballot check read before it).
 _ROUND_OPEN = """
   SELECT 1 FROM voting_round
   WHERE id = :round_id AND status = 'open' AND definition_key = :definition_key
     AND opens_at <= :now AND closes_at > :now"""
-# PostgreSQL: the claim, the participation, the ballot and its choices in one statement, one
-# round trip instead of four. ``open_round`` takes a share lock on the round row that close's
-# FOR UPDATE must wait for (a close committed first makes it return no row). Each step feeds
-# the next through RETURNING, so a closed round or a spent credential writes nothing and the
-# statement returns no row; a second participation still fails on the UNIQUE constraint.
-# The same rows as _CLAIMS, add_participation and add_ballot.
-_STORE = """
-WITH open_round AS ({round_open} FOR SHARE),
-claim AS ({claim}),
-part AS (
-  INSERT INTO participation (round_id, resident_id, channel, voted_at, assisted_by, assist_reason)
-  SELECT :round_id, resident_id, :channel, :minute, '', '' FROM claim
-  RETURNING resident_id),
-box AS (
-  INSERT INTO ballot (id, round_id, receipt_hash, receipt_hint)
-  SELECT :ballot_id, :round_id, :receipt_hash, :receipt_hint FROM part
-  RETURNING id),
-marks AS (
-  INSERT INTO ballot_choice (ballot_id, round_id, candidate_id, points)
-  SELECT box.id, :round_id, c.candidate_id, c.points
-  FROM box, unnest(CAST(:candidates AS integer[]), CAST(:points AS integer[]))
-    AS c(candidate_id, points)
-  RETURNING 1)
-SELECT resident_id, (SELECT count(*) FROM marks) AS marks FROM part
-"""
-# The claim of each kind of credential, used alone (SQLite, inside BEGIN IMMEDIATE) and
+# The claim of each kind of credential, run alone (SQLite, inside BEGIN IMMEDIATE) or
 # inside _STORE (PostgreSQL). A voting code is consumed by a conditional UPDATE; the roll is
 # checked with a correlated EXISTS, not IN (SELECT …): SQLite builds the whole IN list,
 # every active resident of the roll, for each cast (measured: a cast got slower with the
@@ -282,20 +257,131 @@ _CLAIM_SQL = {
   WHERE id = :credential_id AND round_id = :round_id AND consumed_at > :cutoff
     AND EXISTS ({round_open})""",
 }
+# The rows a cast writes (the same rows as add_participation and add_ballot): from VALUES
+# on SQLite, from the step before on PostgreSQL (in _STORE, where a step that gave no row
+# makes the next write nothing).
+_PARTICIPATION = """
+  INSERT INTO participation (round_id, resident_id, channel, voted_at, assisted_by, assist_reason)
+  {rows}"""
+_PARTICIPATION_ROWS = {
+    "sqlite": "VALUES (:round_id, :resident_id, :channel, :minute, '', '')",
+    "postgresql": "SELECT :round_id, resident_id, :channel, :minute, '', '' FROM claim",
+}
+_BALLOT = """
+  INSERT INTO ballot (id, round_id, receipt_hash, receipt_hint)
+  {rows}"""
+_BALLOT_ROWS = {
+    "sqlite": "VALUES (:ballot_id, :round_id, :receipt_hash, :receipt_hint)",
+    "postgresql": "SELECT :ballot_id, :round_id, :receipt_hash, :receipt_hint FROM part",
+}
+_CHOICE = """
+  INSERT INTO ballot_choice (ballot_id, round_id, candidate_id, points)
+  VALUES (:ballot_id, :round_id, :candidate_id, :points)"""
+# PostgreSQL: the claim, the participation, the ballot and its choices in one statement, one
+# round trip instead of four. ``open_round`` takes a share lock on the round row that close's
+# FOR UPDATE must wait for (a close committed first makes it return no row). Each step feeds
+# the next through RETURNING, so a closed round or a spent credential writes nothing and the
+# statement returns no row; a second participation still fails on the UNIQUE constraint.
+_STORE = """
+WITH open_round AS ({round_open} FOR SHARE),
+claim AS ({claim}),
+part AS ({participation}
+  RETURNING resident_id),
+box AS ({ballot}
+  RETURNING id),
+marks AS (
+  INSERT INTO ballot_choice (ballot_id, round_id, candidate_id, points)
+  SELECT box.id, :round_id, c.candidate_id, c.points
+  FROM box, unnest(CAST(:candidates AS integer[]), CAST(:points AS integer[]))
+    AS c(candidate_id, points)
+  RETURNING 1)
+SELECT resident_id, (SELECT count(*) FROM marks) AS marks FROM part
+"""
 
 
-def _typed(sql: str) -> TextClause:
-    """``sql`` with its time parameters bound as the columns' UTC datetimes."""
-    times = [bindparam(name, type_=UTCDateTime()) for name in ("minute", "cutoff", "now")]
-    return text(sql).bindparams(*(b for b in times if f":{b.key}" in sql))
+class _DriverStatement:
+    """One of the cast's statements in the driver's own SQL and parameter style, compiled
+    once per dialect and run on the DBAPI cursor.
+
+    On the busiest request of voting day SQLAlchemy's execution layer (its compiled cache,
+    parameter processing, result set-up and events) cost more CPU than the statements
+    themselves, and on SQLite it ran while the cast held the database's one write lock
+    (docs/performance.md). Parameters must already be the driver's values (``_Cast.stamp``
+    for times). A driver error comes back as SQLAlchemy's, so callers catch the same
+    IntegrityError, with its parameters hidden: a credential id beside a receipt hash in a
+    log would link a resident to a ballot.
+    """
+
+    def __init__(self, sql: str, dialect: Dialect) -> None:
+        compiled = text(sql).compile(dialect=dialect)
+        self.sql = compiled.string
+        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.error = dialect.loaded_dbapi.Error
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        return values if self.order is None else [values[name] for name in self.order]
+
+    def run(self, cursor: Any, values: Mapping[str, Any]) -> Any:
+        params = self.params(values)
+        try:
+            return cursor.execute(self.sql, params)
+        except self.error as err:
+            raise DBAPIError.instance(
+                self.sql, params, err, self.error, hide_parameters=True
+            ) from err
+
+    def run_many(self, cursor: Any, rows: list[Mapping[str, Any]]) -> None:
+        params = [self.params(row) for row in rows]
+        try:
+            cursor.executemany(self.sql, params)
+        except self.error as err:
+            raise DBAPIError.instance(
+                self.sql, params, err, self.error, hide_parameters=True, ismulti=True
+            ) from err
+
+
+@dataclass(frozen=True)
+class _Cast:
+    """The cast's statements for one dialect, built on its first cast."""
+
+    stamp: Callable[[datetime], Any]  # an aware time as the driver stores a UTCDateTime
+    store: dict[str, _DriverStatement]  # PostgreSQL: the claim and every row, one statement
+    claim: dict[str, _DriverStatement]  # SQLite: the claim, then a statement per table
+    participation: _DriverStatement
+    ballot: _DriverStatement
+    choice: _DriverStatement
+
+    @classmethod
+    def of(cls, dialect: Dialect) -> _Cast:
+        def each(sql: str) -> _DriverStatement:
+            return _DriverStatement(sql, dialect)
+
+        store = {
+            kind: each(
+                _STORE.format(
+                    round_open=_ROUND_OPEN,
+                    claim=claim.format(round_open=_LOCKED),
+                    participation=_PARTICIPATION.format(rows=_PARTICIPATION_ROWS["postgresql"]),
+                    ballot=_BALLOT.format(rows=_BALLOT_ROWS["postgresql"]),
+                )
+            )
+            for kind, claim in _CLAIM_SQL.items()
+        }
+        return cls(
+            stamp=UTCDateTime().dialect_impl(dialect).bind_processor(dialect),
+            store=store,
+            claim={
+                kind: each(sql.format(round_open=_ROUND_OPEN)) for kind, sql in _CLAIM_SQL.items()
+            },
+            participation=each(_PARTICIPATION.format(rows=_PARTICIPATION_ROWS["sqlite"])),
+            ballot=each(_BALLOT.format(rows=_BALLOT_ROWS["sqlite"])),
+            choice=each(_CHOICE),
+        )
 
 
 _LOCKED = "SELECT 1 FROM open_round"  # inside _STORE: the round row, share-locked
-_CLAIMS = {kind: _typed(sql.format(round_open=_ROUND_OPEN)) for kind, sql in _CLAIM_SQL.items()}
-_STORES = {
-    kind: _typed(_STORE.format(round_open=_ROUND_OPEN, claim=sql.format(round_open=_LOCKED)))
-    for kind, sql in _CLAIM_SQL.items()
-}
+_CASTS: dict[tuple[str, str], _Cast] = {}  # by dialect and driver
+_INSERT_PARTICIPATION = Participation.__table__.insert()
 _INSERT_BALLOT = Ballot.__table__.insert()
 _INSERT_CHOICE = BallotChoice.__table__.insert()
 
@@ -384,37 +470,41 @@ def _store(
     """Claim the credential and write the participation and the ballot (in the caller's
     transaction) if the round is open now and its definition is ``definition_key``; False
     if nothing was written (it is not, or the credential was spent)."""
-    # The statements go straight to the session's connection: the ORM layer of
-    # Session.execute adds nothing for plain table statements and costs CPU on every cast.
     conn = db.session.connection()
-    claim = {
+    dialect = conn.dialect
+    statements = _CASTS.get((dialect.name, dialect.driver))
+    if statements is None:
+        statements = _CASTS[dialect.name, dialect.driver] = _Cast.of(dialect)
+    stamp = statements.stamp
+    values: dict[str, Any] = {
         "credential_id": credential.id,
         "round_id": credential.round_id,
-        "minute": minute,
-        "cutoff": now - SMS_CREDENTIAL_LIFETIME,
-        "now": now,
+        "minute": stamp(minute),
+        "cutoff": stamp(now - SMS_CREDENTIAL_LIFETIME),
+        "now": stamp(now),
         "definition_key": definition_key,
+        "channel": credential.kind,
+        "ballot_id": random_id(),
+        "receipt_hash": codes.receipt_hash(receipt),
+        "receipt_hint": receipt[:8],
     }
-    if conn.dialect.name == "postgresql":
-        stored = conn.execute(
-            _STORES[credential.kind],
-            {
-                **claim,
-                "channel": credential.kind,
-                "ballot_id": random_id(),
-                "receipt_hash": codes.receipt_hash(receipt),
-                "receipt_hint": receipt[:8],
-                "candidates": list(chosen),
-                "points": list(chosen.values()),
-            },
-        ).first()
-        return stored is not None
-    resident_id = conn.execute(_CLAIMS[credential.kind], claim).scalar()
-    if resident_id is None:
-        return False
-    add_participation(credential.round_id, resident_id, credential.kind, minute)
-    add_ballot(credential.round_id, chosen, None, receipt=receipt)
-    return True
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect.name == "postgresql":
+            values["candidates"], values["points"] = list(chosen), list(chosen.values())
+            return statements.store[credential.kind].run(cursor, values).fetchone() is not None
+        claimed = statements.claim[credential.kind].run(cursor, values).fetchone()
+        if claimed is None:
+            return False
+        values["resident_id"] = claimed[0]
+        statements.participation.run(cursor, values)
+        statements.ballot.run(cursor, values)
+        statements.choice.run_many(
+            cursor, [{**values, "candidate_id": c, "points": p} for c, p in chosen.items()]
+        )
+        return True
+    finally:
+        cursor.close()
 
 
 def add_participation(
