@@ -1,9 +1,15 @@
-"""Voting codes never reach an access log, whatever shape the log arguments take."""
+"""Voting codes never reach an access log, whatever shape the log arguments take; a failed
+SQL statement's values never reach an error."""
 
 from __future__ import annotations
 
 import logging
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from voting.extensions import db
 from voting.logging import RedactCodes
 
 
@@ -35,3 +41,12 @@ def test_redact_leaves_other_paths_alone():
     record = _record("GET %s", ("/vote/1/ballot",))
     RedactCodes().filter(record)
     assert record.getMessage() == "GET /vote/1/ballot"
+
+
+def test_a_failed_statement_keeps_its_values_out_of_the_error(app):
+    secret = "receipt-hash-beside-a-credential"
+    with pytest.raises(DBAPIError) as failed:
+        db.session.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
+    db.session.rollback()
+    assert "no_such_table" in str(failed.value)
+    assert secret not in str(failed.value)

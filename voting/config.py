@@ -19,7 +19,9 @@ DEFAULTS: dict[str, Any] = {
     # Keyed secret for hashing ID numbers, phones and voting codes. Never in the database.
     "ROLL_PEPPER": DEV_ROLL_PEPPER,
     "SQLALCHEMY_DATABASE_URI": "sqlite:///voting.sqlite",  # relative: the instance folder
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # A failed statement's error (and so a logged traceback) shows its SQL, not its values:
+    # a credential id beside a receipt hash would link a resident to a ballot.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "DISPLAY_TIMEZONE": "Asia/Shanghai",
