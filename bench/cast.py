@@ -98,7 +98,7 @@ CHOICES = 3  # per ballot, as the baseline's three choice rows
 # Provisioning, per phase: 1.3 x guessed rate x (warm-up + window) + concurrency residents
 # (the window is cut short and says so if they run out; see --residents, --cast-residents).
 PATH_RATE_GUESS = 100  # residents per second through the whole path
-CAST_RATE_GUESS = 300  # casts per second, cast-only (--cast-rate-guess)
+CAST_RATE_GUESS = 450  # casts per second, cast-only (--cast-rate-guess)
 MARGIN = 1.3
 PREPARE_LIMIT = 900.0  # seconds: no resident starts preparing after this
 STALE_AFTER = 15 * 60  # seconds: prepared residents older than this are not reused (30 min)
