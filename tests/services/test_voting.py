@@ -30,6 +30,12 @@ def _cast(code: str, choices, now):
     return voting.cast_ballot(login, choices, now=now)
 
 
+def _assert_nothing_cast(login) -> None:
+    """No ballot was stored and the login's code is still unused."""
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert db.session.scalar(select(VotingCode.used_at).where(VotingCode.id == login.id)) is None
+
+
 def test_cast_ballot_valid_code_records_one_participation_and_ballot(world, now):
     round_id = world.open_round(now)
     world.residents(3)
@@ -101,8 +107,7 @@ def test_cast_after_a_vote_at_the_station_is_refused_and_spends_nothing(world, n
         voting.cast_ballot(login, [world.candidates[0].id], now=now + timedelta(minutes=3))
 
     assert exc.value.params["channel"] == "station"
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(select(VotingCode.used_at)) is None
+    _assert_nothing_cast(login)
 
 
 def test_cast_ballot_stale_session_after_use_raises_already_voted(world, now):
@@ -153,8 +158,7 @@ def test_cast_ballot_after_close_raises_round_not_open_and_stores_nothing(world,
 
     with pytest.raises(RoundNotOpen):
         voting.cast_ballot(login, [world.candidates[0].id], now=now)
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(select(VotingCode.used_at)) is None
+    _assert_nothing_cast(login)
 
 
 def test_cast_ballot_too_many_choices_refused_and_code_still_usable(world, now):
@@ -219,8 +223,7 @@ def test_cast_refused_when_the_resident_moved_out_after_login(world, now):
         voting.cast_ballot(login, [world.candidates[0].id], now=now)
 
     assert db.session.scalar(select(func.count()).select_from(Participation)) == 0
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(select(VotingCode.used_at).where(VotingCode.id == login.id)) is None
+    _assert_nothing_cast(login)
     assert len(_cast(codes[1], [world.candidates[0].id], now)) == 16  # the neighbour votes
 
 
@@ -245,8 +248,7 @@ def test_a_close_between_the_check_and_the_write_refuses_the_cast(world, now, mo
         voting.cast_ballot(login, [world.candidates[0].id], now=now)
 
     assert db.session.scalar(select(func.count()).select_from(Participation)) == 0
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(select(VotingCode.used_at).where(VotingCode.id == login.id)) is None
+    _assert_nothing_cast(login)
 
 
 # --- the process's copy of a round's frozen definition ------------------------------------
@@ -293,8 +295,7 @@ def test_a_copy_of_another_round_cannot_let_a_ballot_break_this_rounds_rule(worl
         voting.cast_ballot(login, [c.id for c in world.candidates[:3]], now=now)
 
     assert exc.value.code == "too_many"
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(select(VotingCode.used_at)) is None
+    _assert_nothing_cast(login)
     assert voting._frozen[round_id].key == rounds.load_round(round_id).definition_key
 
 
@@ -323,8 +324,7 @@ def test_a_copy_does_not_outlive_the_round_closing(world, now):
         voting.cast_ballot(login, [world.candidates[0].id], now=now)
 
     assert exc.value.params["phase"] == "closed"
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
-    assert db.session.scalar(select(VotingCode.used_at)) is None
+    _assert_nothing_cast(login)
 
 
 def test_a_copy_does_not_outlive_the_voting_window(world, now):

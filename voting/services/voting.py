@@ -140,7 +140,7 @@ def cast_ballot(
     minute = now.astimezone(UTC).replace(second=0, microsecond=0)
     round_id = credential.round_id
     try:
-        definition, chosen = _checked(credential.round_id, choices, now)
+        definition, chosen = _checked(round_id, choices, now)
     except VotingError:
         db.session.rollback()
         raise
